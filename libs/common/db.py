@@ -1,0 +1,96 @@
+"""One PostgreSQL database per service: engine, creation if missing, migrations, and the
+two tables every service has (the outbox and the processed-event ledger)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, UUID
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from common import logs
+
+log = logs.get(__name__)
+MIGRATIONS_ENV = Path(__file__).with_name("migrations_env")
+
+
+def add_common_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """Declare the outbox and processed_event tables on a service's metadata."""
+    outbox = sa.Table(
+        "outbox", metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", BYTEA, nullable=True),
+        sa.Column("value", BYTEA, nullable=False),
+        sa.Column("headers", JSONB, nullable=False, server_default="[]"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+    )
+    processed = sa.Table(
+        "processed_event", metadata,
+        sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("outcome", sa.Text, nullable=False, server_default="handled"),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+    )
+    return outbox, processed
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=True)
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def ensure_database(url: str) -> bool:
+    """Create the service's database if it is missing. True when it was created."""
+    import psycopg
+
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              (u.database,)).fetchone()
+        if exists:
+            return False
+        conn.execute(f'CREATE DATABASE "{u.database}"')
+        log.info("database_created", database=u.database)
+        return True
+
+
+def drop_database(url: str) -> None:
+    """Drop a service database (tests and `make clean-db` only)."""
+    import psycopg
+
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+
+
+def migrate(url: str, versions: Path, *, revision: str = "head") -> None:
+    """Create the database if needed and run this service's Alembic migrations."""
+    from alembic import command
+    from alembic.config import Config
+
+    ensure_database(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_ENV))
+    cfg.set_main_option("version_locations", str(versions))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("file_template", "%%(year)d-%%(month).2d-%%(day).2d_%%(slug)s")
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, revision)
+
+
+def create_common_tables(bind) -> None:
+    """Migration step: the outbox and processed_event tables, as of their first version."""
+    md = sa.MetaData()
+    add_common_tables(md)
+    md.create_all(bind)

@@ -1,0 +1,185 @@
+"""How a service runs: its spec, the worker process, the API process and the CLI.
+
+    python -m services.<name> migrate   # create the database if missing, run migrations
+    python -m services.<name> worker    # consumers, outbox relay, timers, health server
+    python -m services.<name> api       # the FastAPI app under uvicorn
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from common import db, health, kafka, logs
+from common.consumer import Consumer, Subscription
+from common.outbox import OutboxRelay
+from common.settings import CommonSettings
+
+log = logs.get(__name__)
+
+
+@dataclass
+class Context:
+    """What a running process of a service has: settings, engine and sessions."""
+
+    settings: CommonSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    outbox: sa.Table
+    processed: sa.Table
+
+
+Timer = Callable[[Context], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    settings_cls: type[CommonSettings]
+    metadata: sa.MetaData
+    versions: Path  # this service's Alembic versions folder
+    subscriptions: list[Subscription] = field(default_factory=list)
+    router: Callable[[], APIRouter] | None = None  # the service's HTTP API, if it has one
+    timers: list[Timer] = field(default_factory=list)  # long-running loops in the worker
+    api_port_default: int = 0
+
+    def tables(self) -> tuple[sa.Table, sa.Table]:
+        return self.metadata.tables["outbox"], self.metadata.tables["processed_event"]
+
+    def context(self, settings: CommonSettings | None = None) -> Context:
+        settings = settings or self.settings_cls()
+        engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        outbox, processed = self.tables()
+        return Context(settings, engine, db.sessionmaker(engine), outbox, processed)
+
+
+def _psycopg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) -> None:
+    """Consume, relay the outbox and run timers until SIGTERM/SIGINT; then stop cleanly."""
+    ctx = spec.context(settings)
+    s = ctx.settings
+    await kafka.ensure_topics(s)
+    producer = kafka.producer(s, f"{spec.name}-relay")
+    await producer.start()
+    relay = OutboxRelay(service=spec.name, engine=ctx.engine, outbox=ctx.outbox,
+                        producer=producer, listen_dsn=_psycopg_dsn(s.database_url),
+                        batch_size=s.outbox_batch_size, poll_interval=s.outbox_poll_interval_s)
+    tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    consumer = None
+    if spec.subscriptions:
+        consumer = Consumer(
+            service=spec.name,
+            kafka=kafka.consumer(s, *(sub.topic.name for sub in spec.subscriptions),
+                                 group_id=spec.name),
+            sessions=ctx.sessions, outbox=ctx.outbox, processed=ctx.processed,
+            subscriptions=spec.subscriptions, transient_retries=s.transient_retries)
+        tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
+    tasks += [asyncio.create_task(t(ctx), name=getattr(t, "__name__", "timer"))
+              for t in spec.timers]
+    server = None
+    if s.health_port:
+        app = FastAPI(title=f"{spec.name} worker")
+        app.include_router(health.router(f"{spec.name}-worker", health.checks_for(s, ctx.engine)))
+        server = uvicorn.Server(uvicorn.Config(app, host="0.0.0.0", port=s.health_port,
+                                               log_config=None, access_log=False))
+        tasks.append(asyncio.create_task(server.serve(), name="health"))
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker_started", service=spec.name, health_port=s.health_port)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    crashed = [t for t in done if t is not stopper and t.exception()]
+    for t in crashed:
+        log.error("worker_task_crashed", task=t.get_name(), error=repr(t.exception()))
+    log.info("worker_stopping", service=spec.name)
+    if server:
+        server.should_exit = True
+    for t in tasks:
+        if t.get_name() != "health":
+            t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    # Publish what committed handlers left in the outbox before leaving.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(relay.drain(), 5)
+    await producer.stop()
+    await ctx.engine.dispose()
+    if crashed:
+        raise SystemExit(1)
+
+
+def create_api(spec: ServiceSpec, settings: CommonSettings | None = None) -> FastAPI:
+    """The service's FastAPI app, with health, metrics and readable validation errors."""
+    from contextlib import asynccontextmanager
+
+    ctx = spec.context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await ctx.engine.dispose()
+
+    app = FastAPI(title=f"{spec.name}", lifespan=lifespan,
+                  description=(spec.router.__doc__ or "") if spec.router else "")
+    app.state.ctx = ctx
+    app.include_router(health.router(f"{spec.name}-api", health.checks_for(ctx.settings, ctx.engine)))
+    if spec.router:
+        app.include_router(spec.router())
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(x) for x in e["loc"] if x != "body"),
+                   "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
+                            status_code=422)
+
+    return app
+
+
+def cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="create the database if missing and migrate it")
+    sub.add_parser("worker", help="consumers, outbox relay, timers and a health server")
+    api = sub.add_parser("api", help="the HTTP API under uvicorn")
+    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument("--port", type=int, default=None)
+    api.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    settings = spec.settings_cls()
+    logs.configure(f"{spec.name}-{args.cmd}", level=settings.log_level, json=settings.log_json)
+    if args.cmd == "migrate":
+        db.migrate(settings.database_url, spec.versions)
+        log.info("migrated", service=spec.name)
+        return 0
+    if args.cmd == "worker":
+        asyncio.run(run_worker(spec, settings))
+        return 0
+    port = args.port or getattr(settings, "api_port", 0) or spec.api_port_default
+    uvicorn.run(create_api(spec, settings), host=args.host, port=port, log_config=None,
+                access_log=False, loop="uvloop", http="httptools")
+    return 0
+
+
+def main(spec: ServiceSpec) -> None:
+    sys.exit(cli(spec))

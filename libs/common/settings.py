@@ -1,0 +1,89 @@
+"""Settings shared by every service; each service subclasses with its own env prefix.
+
+Endpoints shared by the whole stack (Kafka, PostgreSQL server, Redis) are read without a
+prefix (``KAFKA_BOOTSTRAP_SERVERS``); a service's own settings carry its prefix
+(``INTAKE_DATABASE_URL``, ``GATEWAY_API_PORT``).
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _shared(name: str, default):
+    return Field(default=default, validation_alias=AliasChoices(name, name.lower()))
+
+
+class CommonSettings(BaseSettings):
+    """Database, Kafka and Redis endpoints, and the client tuning for the local broker."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    service_name: ClassVar[str] = "common"
+
+    # -- Kafka (one place for client tuning; defaults suit the local Tansu broker) --
+    kafka_bootstrap_servers: str = _shared("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    kafka_security_protocol: str = _shared("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    kafka_sasl_mechanism: str | None = _shared("KAFKA_SASL_MECHANISM", None)
+    kafka_sasl_username: str | None = _shared("KAFKA_SASL_USERNAME", None)
+    kafka_sasl_password: str | None = _shared("KAFKA_SASL_PASSWORD", None)
+    # A waiting fetch on Tansu returns only at this deadline, so keep it short locally;
+    # real Kafka answers as soon as data arrives, so a longer value costs nothing there.
+    kafka_fetch_max_wait_ms: int = _shared("KAFKA_FETCH_MAX_WAIT_MS", 10)
+    # Group timings from KAFKA.md: a join waits half the session timeout.
+    kafka_session_timeout_ms: int = _shared("KAFKA_SESSION_TIMEOUT_MS", 6000)
+    kafka_heartbeat_interval_ms: int = _shared("KAFKA_HEARTBEAT_INTERVAL_MS", 1000)
+    kafka_rebalance_timeout_ms: int = _shared("KAFKA_REBALANCE_TIMEOUT_MS", 10000)
+    kafka_max_poll_records: int = _shared("KAFKA_MAX_POLL_RECORDS", 500)
+    kafka_linger_ms: int = _shared("KAFKA_LINGER_MS", 2)
+    kafka_replication_factor: int = _shared("KAFKA_REPLICATION_FACTOR", 1)
+
+    # -- PostgreSQL: one database per service on this server unless <SVC>_DATABASE_URL says otherwise --
+    postgres_server_url: str = _shared(
+        "POSTGRES_SERVER_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+    )
+    database_prefix: str = _shared("DATABASE_PREFIX", "wq_")
+    database_url: str | None = None
+    db_pool_size: int = 10
+
+    redis_url: str = _shared("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    log_level: str = _shared("LOG_LEVEL", "INFO")
+    log_json: bool = _shared("LOG_JSON", True)
+
+    # -- worker process --
+    health_port: int = 0  # 0: no health server (tests); set per service
+    outbox_batch_size: int = 1000
+    outbox_poll_interval_s: float = 1.0  # fallback when no NOTIFY arrives
+    transient_retries: int = 5
+
+    @model_validator(mode="after")
+    def _derive_database_url(self) -> "CommonSettings":
+        if not self.database_url:
+            base = self.postgres_server_url.rstrip("/")
+            self.database_url = f"{base}/{self.database_prefix}{self.service_name}"
+        if not self.database_url.startswith("postgresql+psycopg://"):
+            raise ValueError(
+                f"{self.service_name}: database_url must use the psycopg 3 driver "
+                f"(postgresql+psycopg://...), got {self.database_url.split('://')[0]}://"
+            )
+        return self
+
+    def kafka_common(self) -> dict:
+        """Keyword arguments shared by every aiokafka client."""
+        kw: dict = {
+            "bootstrap_servers": self.kafka_bootstrap_servers.split(","),
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            kw.update(
+                sasl_mechanism=self.kafka_sasl_mechanism,
+                sasl_plain_username=self.kafka_sasl_username,
+                sasl_plain_password=self.kafka_sasl_password,
+            )
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            kw["ssl_context"] = create_ssl_context()
+        return kw

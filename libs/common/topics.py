@@ -1,0 +1,58 @@
+"""Every topic of the bus, its partitions and what keys it: declared once, created by
+``make``/start-up (never by broker auto-creation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    key: str  # what the producer keys messages by
+    doc: str = ""
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+
+UPSTREAM_DENIALS = Topic("upstream.denials.v1", 6, "source_id", "DenialPosted from the RCM module")
+TASK_EVENTS = Topic(
+    "tasks.events.v1", 12, "task_id",
+    "The task's whole life: TaskCreated, TaskRouted, TaskAssigned, TaskStatusChanged, ...",
+)
+SLA_ESCALATIONS = Topic("sla.escalations.v1", 6, "task_id", "TaskEscalated")
+ALERT_REQUESTS = Topic("alerts.requests.v1", 3, "org_id", "AlertRequested, CallRequested")
+PAYER_INTERACTIONS = Topic("payer.interactions.v1", 6, "task_id", "PayerInteractionLogged, AlertSent")
+NBA_SUGGESTIONS = Topic("nba.suggestions.v1", 6, "task_id", "NbaSuggested")
+BILLING_EVENTS = Topic("billing.events.v1", 3, "org_id", "BillingSummaryGenerated")
+DIRECTORY = Topic("directory.v1", 3, "org_id", "users, roles, skills and config changes")
+
+ALL: tuple[Topic, ...] = (
+    UPSTREAM_DENIALS,
+    TASK_EVENTS,
+    SLA_ESCALATIONS,
+    ALERT_REQUESTS,
+    PAYER_INTERACTIONS,
+    NBA_SUGGESTIONS,
+    BILLING_EVENTS,
+    DIRECTORY,
+)
+BY_NAME = {t.name: t for t in ALL}
+
+# Which topic each event type travels on. The codec refuses an event type not listed here.
+EVENT_TOPICS: dict[str, Topic] = {
+    "DenialPosted": UPSTREAM_DENIALS,
+    "TaskCreated": TASK_EVENTS,
+    "TaskRouted": TASK_EVENTS,
+}
+
+
+def all_topic_names() -> list[tuple[str, int]]:
+    """(name, partitions) for every topic and its dead-letter twin."""
+    out = []
+    for t in ALL:
+        out.append((t.name, t.partitions))
+        out.append((t.dlq, 1))
+    return out

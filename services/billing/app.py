@@ -1,0 +1,25 @@
+"""billing wiring: settings and subscriptions (health server only; no public API)."""
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from common import topics
+from common.consumer import subscribe
+from common.runtime import ServiceSpec
+from common.settings import CommonSettings
+from services.billing import store
+
+
+class BillingSettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore", populate_by_name=True)
+    service_name = "billing"
+    health_port: int = 9106
+
+
+SERVICE = ServiceSpec(
+    name="billing",
+    settings_cls=BillingSettings,
+    metadata=store.metadata,
+    versions=Path(__file__).parent / "migrations" / "versions",
+    subscriptions=[subscribe(topics.TASK_EVENTS, {})],
+)

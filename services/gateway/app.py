@@ -1,0 +1,27 @@
+"""Gateway wiring: settings, subscriptions and the HTTP API."""
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from common import topics
+from common.consumer import subscribe
+from common.runtime import ServiceSpec
+from common.settings import CommonSettings
+from services.gateway import api, handlers, store
+
+
+class GatewaySettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+    service_name = "gateway"
+    api_port: int = 8000
+    health_port: int = 9107
+
+
+SERVICE = ServiceSpec(
+    name="gateway",
+    settings_cls=GatewaySettings,
+    metadata=store.metadata,
+    versions=Path(__file__).parent / "migrations" / "versions",
+    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
+    router=api.router,
+)

@@ -1,0 +1,4 @@
+from common.runtime import main
+from services.routing.app import SERVICE
+
+main(SERVICE)

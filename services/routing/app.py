@@ -1,0 +1,25 @@
+"""Routing wiring: settings and subscriptions (no HTTP API beyond health)."""
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from common import topics
+from common.consumer import subscribe
+from common.runtime import ServiceSpec
+from common.settings import CommonSettings
+from services.routing import handlers, store
+
+
+class RoutingSettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore", populate_by_name=True)
+    service_name = "routing"
+    health_port: int = 9102
+
+
+SERVICE = ServiceSpec(
+    name="routing",
+    settings_cls=RoutingSettings,
+    metadata=store.metadata,
+    versions=Path(__file__).parent / "migrations" / "versions",
+    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
+)
