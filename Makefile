@@ -1,0 +1,66 @@
+# The two commands: `make run` and `make test`. Everything they need installs from here.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+RUN := .run
+GATEWAY_URL ?= http://127.0.0.1:8000
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: lock install deps broker run stop status test test-unit test-integration bench lint codegen clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(UV) pip sync -q -p $(PY) requirements.lock
+	$(UV) pip install -q -p $(PY) --no-deps -e .
+	touch $@
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(UV) pip compile -q pyproject.toml --extra dev -o requirements.lock
+
+deps: install
+	$(PY) -m common.localstack deps
+
+broker: deps
+	$(PY) -m common.localstack broker-start
+
+run: broker
+	@if [ -f $(RUN)/honcho.pid ] && kill -0 $$(cat $(RUN)/honcho.pid) 2>/dev/null; then \
+	  echo "already running (make stop first)"; exit 1; fi
+	$(PY) -m common.localstack init
+	setsid $(VENV)/bin/honcho start -f Procfile > $(RUN)/services.log 2>&1 & echo $$! > $(RUN)/honcho.pid
+	$(PY) -m common.localstack wait
+	$(PY) scripts/demo_org.py
+	@echo ""
+	@echo "  The work queue is up:  $(GATEWAY_URL)/api/v1/queue?org_id=demo-clinic"
+	@echo "  API docs:              $(GATEWAY_URL)/docs   (intake: http://127.0.0.1:8001/docs)"
+	@echo "  Logs:                  $(RUN)/services.log    Stop with: make stop"
+
+stop:
+	@if [ -f $(RUN)/honcho.pid ]; then \
+	  pid=$$(cat $(RUN)/honcho.pid); \
+	  kill -TERM -- -$$pid 2>/dev/null || true; \
+	  for i in $$(seq 50); do kill -0 -- -$$pid 2>/dev/null || break; sleep 0.2; done; \
+	  kill -KILL -- -$$pid 2>/dev/null || true; rm -f $(RUN)/honcho.pid; echo "services stopped"; fi
+	@$(PY) -m common.localstack broker-stop && echo "broker stopped"
+
+test: deps
+	$(PY) -m pytest -q
+
+test-unit: install
+	$(PY) -m pytest -q -m "not integration"
+
+bench: deps
+	$(PY) bench/pipeline.py
+
+lint: install
+	$(VENV)/bin/ruff check libs services tests bench scripts
+
+codegen: install
+	$(PY) -m common.codegen
+
+clean: stop
+	rm -rf $(RUN) .pytest_cache

@@ -1,0 +1,185 @@
+"""The consumer loop and the outbox relay on a real broker and a real PostgreSQL database:
+idempotency, dead letters with readable reasons, bounded retries, and relay order."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer
+
+from common import db, events, kafka
+from common.consumer import Consumer, Subscription, Transient
+from common.events.generated import DenialPosted, TaskRouted
+from common.outbox import OutboxRelay
+from common.runtime import _psycopg_dsn
+from common.settings import CommonSettings
+from common.tests.test_events import denial
+from common.topics import Topic
+
+pytestmark = pytest.mark.integration
+
+metadata = sa.MetaData()
+outbox, processed = db.add_common_tables(metadata)
+effect = sa.Table("effect", metadata, sa.Column("source_id", sa.Text, primary_key=True),
+                  sa.Column("n", sa.Integer, nullable=False, server_default="1"))
+
+
+class ConsumerTestSettings(CommonSettings):
+    service_name = "consumer_test"
+
+
+@pytest.fixture
+async def env(broker, db_prefix):
+    settings = ConsumerTestSettings(database_prefix=db_prefix)
+    db.ensure_database(settings.database_url)
+    engine = db.create_engine(settings.database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.run_sync(metadata.create_all)
+    topic = Topic(f"test.consumer.{uuid.uuid4().hex[:8]}", 3, "source_id")
+    await kafka.ensure_topics(settings, [(topic.name, 3), (topic.dlq, 1)])
+    producer = kafka.producer(settings, "test")
+    await producer.start()
+    yield settings, engine, topic, producer
+    await producer.stop()
+    await engine.dispose()
+
+
+attempts: dict[str, int] = {}
+
+
+async def handler(event, uow):
+    sid = event.payload.source_id
+    if sid.startswith("boom"):
+        raise ValueError(f"cannot handle {sid}")
+    if sid.startswith("flaky"):
+        attempts[sid] = attempts.get(sid, 0) + 1
+        if attempts[sid] < 3:
+            raise Transient("payer endpoint briefly down")
+    if sid.startswith("never"):
+        raise Transient("always down")
+    await uow.session.execute(sa.text(
+        "INSERT INTO effect (source_id) VALUES (:s) "
+        "ON CONFLICT (source_id) DO UPDATE SET n = effect.n + 1"), {"s": sid})
+    await uow.emit(TaskRouted(task_id=uuid.uuid4(), queue="q", reason=sid),
+                   org_id=event.org_id, key=sid)
+
+
+async def run_until(engine, settings, topic, predicate, timeout=30.0):
+    sessions = db.sessionmaker(engine)
+    c = Consumer(service="consumer_test",
+                 kafka=kafka.consumer(settings, topic.name, group_id=f"g-{topic.name}"),
+                 sessions=sessions, outbox=outbox, processed=processed,
+                 subscriptions=[Subscription(topic, {DenialPosted: handler})],
+                 transient_retries=3)
+    task = asyncio.create_task(c.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await predicate():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def count(engine, table) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar()
+
+
+async def send(producer, topic, env_or_bytes, key=b"k"):
+    if isinstance(env_or_bytes, bytes):
+        await producer.send_and_wait(topic.name, env_or_bytes, key=key,
+                                     headers=[("event_type", b"Garbage")])
+    else:
+        await producer.send_and_wait(topic.name, events.encode(env_or_bytes), key=key,
+                                     headers=env_or_bytes.headers)
+
+
+async def test_redelivery_and_bad_input_change_nothing_and_the_loop_goes_on(env):
+    settings, engine, topic, producer = env
+    ok = events.envelope(denial(source_id="ok-1"), org_id="t", producer="test")
+    await send(producer, topic, ok)
+    await send(producer, topic, ok)  # the same event delivered twice
+    await send(producer, topic, b"{\"claim\": \"not an avro event\"}")  # cannot be decoded
+    await send(producer, topic, events.envelope(denial(source_id="boom-1"), org_id="t",
+                                                producer="test"))  # handler raises
+    await send(producer, topic, events.envelope(denial(source_id="ok-2"), org_id="t",
+                                                producer="test"))
+
+    async def done():
+        return await count(engine, effect) == 2 and await count(engine, outbox) == 4
+
+    await run_until(engine, settings, topic, done)
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(effect.c.n))).scalars().all() == [1, 1]
+        rows = (await conn.execute(sa.select(outbox).order_by(outbox.c.id))).all()
+    dlq = [r for r in rows if r.topic == topic.dlq]
+    assert len(dlq) == 2
+    reasons = [dict(r.headers)["dlq.reason"] for r in dlq]
+    assert "not Avro single-object encoding" in reasons[0]
+    assert "ValueError: cannot handle boom-1" in reasons[1]
+    assert dlq[0].value == b"{\"claim\": \"not an avro event\"}"  # original bytes kept
+    assert dict(dlq[1].headers)["event_type"] == "DenialPosted"  # original headers kept
+
+
+async def test_transient_errors_are_retried_then_dead_lettered(env):
+    settings, engine, topic, producer = env
+    await send(producer, topic, events.envelope(denial(source_id="flaky-1"), org_id="t",
+                                                producer="test"))
+    await send(producer, topic, events.envelope(denial(source_id="never-1"), org_id="t",
+                                                producer="test"))
+    await send(producer, topic, events.envelope(denial(source_id="ok-3"), org_id="t",
+                                                producer="test"))
+
+    async def done():
+        return await count(engine, effect) == 2 and await count(engine, outbox) == 3
+
+    await run_until(engine, settings, topic, done, timeout=60)
+    assert attempts["flaky-1"] >= 3  # the whole batch is retried, so maybe more
+    async with engine.connect() as conn:
+        assert dict((await conn.execute(sa.select(effect.c.source_id, effect.c.n))).all()) == \
+            {"flaky-1": 1, "ok-3": 1}  # ...but its effect is committed once
+        dlq = (await conn.execute(sa.select(outbox).where(outbox.c.topic == topic.dlq))).all()
+    assert len(dlq) == 1 and "gave up after 3 transient failures" in dict(dlq[0].headers)["dlq.reason"]
+
+
+async def test_relay_publishes_in_commit_order_and_empties_the_outbox(env):
+    settings, engine, topic, producer = env
+    sessions = db.sessionmaker(engine)
+    from common.uow import UnitOfWork
+
+    for i in range(50):
+        async with sessions() as s, s.begin():
+            uow = UnitOfWork(s, producer="t", outbox=outbox)
+            await uow.write_raw(topic.name, b"same-key", f"{i}".encode(), [("n", str(i).encode())])
+    relay = OutboxRelay(service="t", engine=engine, outbox=outbox, producer=producer,
+                        listen_dsn=_psycopg_dsn(settings.database_url), batch_size=7)
+    assert await relay.drain() == 50
+    assert await count(engine, outbox) == 0
+    consumer = AIOKafkaConsumer(topic.name, group_id=None, auto_offset_reset="earliest",
+                                **settings.kafka_common())
+    await consumer.start()
+    try:
+        seen: list[int] = []
+        while len(seen) < 50:
+            for msgs in (await consumer.getmany(timeout_ms=1000)).values():
+                seen += [int(m.value) for m in msgs]
+        assert seen == list(range(50))
+    finally:
+        await consumer.stop()
+
+
+async def test_only_one_relay_publishes_at_a_time(env):
+    settings, engine, topic, producer = env
+    relay = OutboxRelay(service="t", engine=engine, outbox=outbox, producer=producer,
+                        listen_dsn=_psycopg_dsn(settings.database_url))
+    async with engine.begin() as conn:  # another replica holds the relay lock
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(727275)"))
+        await conn.execute(sa.insert(outbox).values(topic=topic.name, key=b"k", value=b"v"))
+        assert await relay.publish_once() == 0
+    assert await relay.publish_once() == 1
