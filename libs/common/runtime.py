@@ -126,6 +126,14 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
         raise SystemExit(1)
 
 
+def _field(loc: tuple, body: dict) -> str:
+    """'body.DenialPosted.payload.amount' → 'payload.amount' (drop the body and union tag)."""
+    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
+    if parts and parts[0] == body.get("event_type"):
+        parts = parts[1:]
+    return ".".join(str(x) for x in parts)
+
+
 def create_api(spec: ServiceSpec, settings: CommonSettings | None = None) -> FastAPI:
     """The service's FastAPI app, with health, metrics and readable validation errors."""
     from contextlib import asynccontextmanager
@@ -146,8 +154,9 @@ def create_api(spec: ServiceSpec, settings: CommonSettings | None = None) -> Fas
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(x) for x in e["loc"] if x != "body"),
-                   "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        body = exc.body if isinstance(exc.body, dict) else {}
+        errors = [{"field": _field(e["loc"], body), "message": e["msg"], "type": e["type"]}
+                  for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
                             status_code=422)

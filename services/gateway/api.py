@@ -108,6 +108,12 @@ def router() -> APIRouter:
         nxt = encode_cursor(items[-1].due_at, items[-1].id) if len(rows) > limit else None
         return QueuePage(items=items, next_cursor=nxt)
 
+    @r.get("/tasks", response_model=list[TaskOut], summary="Several tasks by id (those visible)")
+    async def get_tasks(s: Session, org_id: OrgId,
+                        id: Annotated[list[uuid.UUID], Query(max_length=200)]) -> list[TaskOut]:
+        rows = (await s.execute(store.tasks_by_id(org_id, id))).all()
+        return [TaskOut.model_validate(r) for r in rows]
+
     @r.get("/tasks/{task_id}", response_model=TaskDetail, summary="One task with its history")
     async def get_task(s: Session, task_id: uuid.UUID, org_id: OrgId) -> TaskDetail:
         row = await store.get_task(s, org_id, task_id)

@@ -113,6 +113,11 @@ def queue_query(*, org_id: str, queue: str | None = None, status: list[str] | No
     return q.order_by(task.c.due_at, task.c.id).limit(limit)
 
 
+def tasks_by_id(org_id: str, ids: list[uuid.UUID]) -> sa.Select:
+    """Those of the given tasks that belong to the org."""
+    return sa.select(task).where(task.c.org_id == org_id, task.c.id.in_(ids))
+
+
 async def get_task(session: AsyncSession, org_id: str, task_id: uuid.UUID):
     """One task of one org, or None."""
     return (await session.execute(
