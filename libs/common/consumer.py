@@ -1,9 +1,9 @@
 """The one consumer loop every service uses: ``subscribe`` declares, ``Consumer`` runs.
 
-Per partition batch, one database transaction; per event, a savepoint holding the
-processed-event row and the handler's effect (and the outbox rows it emits). Offsets are
-committed only after the transaction, so a crash redelivers and the ledger turns the
-redelivery into a no-op. What cannot be decoded or handled goes to ``<topic>.dlq`` through
+Per poll, one database transaction holding the processed-event rows, the handlers'
+effects and the outbox rows they emit; handlers get runs of events of their type. Offsets
+are committed only after the transaction, so a crash redelivers and the ledger turns the
+redelivery into a no-op. A handler failure redoes the poll with a savepoint per event. What cannot be decoded or handled goes to ``<topic>.dlq`` through
 the outbox, with the reason, the original bytes and headers; the loop goes on.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,10 @@ from common.topics import Topic
 from common.uow import UnitOfWork
 
 log = logs.get(__name__)
-Handler = Callable[[Envelope, UnitOfWork], Awaitable[Any]]
+# A handler takes one or more events of its type, in bus order, and returns one result per
+# event (or None). Batches make a poll of 500 events a handful of statements; on a failure
+# the consumer calls it again one event at a time to set the bad one apart.
+Handler = Callable[[list[Envelope], UnitOfWork], Awaitable[list[Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,10 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+class _Isolate(Exception):
+    """A handler failed on the fast path: redo the batch with a savepoint per event."""
+
+
 class _Retry(Exception):
     def __init__(self, index: int, cause: BaseException) -> None:
         self.index, self.cause = index, cause
@@ -73,15 +81,15 @@ def _header(msg: ConsumerRecord, name: str) -> str | None:
     return None
 
 
-async def mark_processed(session, processed: sa.Table, env: Envelope, topic: str,
-                         outcome: str = "handled") -> bool:
-    """Record the event as processed; False when it already was (a redelivery)."""
-    row = (await session.execute(
-        pg_insert(processed)
-        .values(event_id=env.event_id, event_type=env.event_type, topic=topic, outcome=outcome)
-        .on_conflict_do_nothing()
-        .returning(processed.c.event_id))).first()
-    return row is not None
+async def mark_processed(session, processed: sa.Table, envs: list[Envelope], topic: str
+                         ) -> set[uuid.UUID]:
+    """Record events as processed in one statement; return the ids not seen before."""
+    if not envs:
+        return set()
+    rows = [{"event_id": e.event_id, "event_type": e.event_type, "topic": topic} for e in envs]
+    got = await session.execute(
+        pg_insert(processed).on_conflict_do_nothing().returning(processed.c.event_id), rows)
+    return set(got.scalars())
 
 
 async def handle_now(*, service: str, sessions: async_sessionmaker, outbox: sa.Table,
@@ -90,10 +98,32 @@ async def handle_now(*, service: str, sessions: async_sessionmaker, outbox: sa.T
     """Run a handler for an event that arrived by HTTP, exactly as the consumer would:
     one transaction, idempotent on event_id. Returns (fresh, handler result)."""
     async with sessions() as session, session.begin():
-        if not await mark_processed(session, processed, env, via):
+        if not await mark_processed(session, processed, [env], via):
             return False, None
-        uow = UnitOfWork(session, producer=service, outbox=outbox, cause=env)
-        return True, await handler(env, uow)
+        uow = UnitOfWork(session, producer=service, outbox=outbox)
+        results = await handler([env], uow)
+        await uow.finish()
+        return True, results[0] if results else None
+
+
+def segments(items: list[tuple[int, ConsumerRecord, Envelope, Handler]]):
+    """Group a poll's events into (handler, run) calls without reordering any partition:
+    each partition is cut into runs of one handler; round k takes every partition's k-th
+    run (partitions commute) and merges the runs that share a handler."""
+    runs: dict[tuple[str, int], list[list]] = {}
+    for item in items:
+        part = runs.setdefault((item[1].topic, item[1].partition), [])
+        if part and part[-1][0][3] is item[3]:
+            part[-1].append(item)
+        else:
+            part.append([item])
+    rounds = max((len(r) for r in runs.values()), default=0)
+    for k in range(rounds):
+        merged: dict[Handler, list] = {}
+        for part in runs.values():
+            if k < len(part):
+                merged.setdefault(part[k][0][3], []).extend(part[k])
+        yield from merged.items()
 
 
 class Consumer:
@@ -108,6 +138,8 @@ class Consumer:
         self.outbox = outbox
         self.processed = processed
         self.routes = {s.topic.name: s for s in subscriptions}
+        self._names = {s.topic.name: {events.REGISTRY.type_of(m).name for m in s.handlers}
+                       for s in subscriptions}
         self.transient_retries = transient_retries
         self.healthy = True
 
@@ -117,86 +149,133 @@ class Consumer:
         try:
             while True:
                 batches = await self.kafka.getmany(timeout_ms=1000)
-                for tp, msgs in batches.items():
-                    await self._process_partition(tp, msgs)
+                if batches:
+                    await self._process_poll(batches)
         finally:
             await self.kafka.stop()
 
-    async def _process_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
+    async def _process_poll(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Everything one poll returned, partition by partition, in one transaction; the
+        offsets are committed only after it commits."""
         started = time.perf_counter()
-        give_up: set[int] = set()  # message indexes to dead-letter after repeated transient errors
+        msgs = [m for tp in sorted(batches) for m in batches[tp]]
+        give_up: set[int] = set()  # indexes to dead-letter after repeated transient errors
+        isolate = False  # after a handler failure: one savepoint per event to set it apart
         attempt = 0
         while True:
             try:
-                await self._process_batch(tp, msgs, give_up)
+                await self._process_batch(msgs, give_up, isolate)
                 break
+            except _Isolate:
+                isolate = True
             except _Retry as r:
                 attempt += 1
-                metrics.RETRIES.labels(self.service, tp.topic).inc()
+                metrics.RETRIES.labels(self.service, msgs[r.index].topic).inc()
                 if attempt >= self.transient_retries:
                     give_up.add(r.index)
                     attempt = 0
                 delay = min(0.1 * 2 ** attempt, 5.0)
-                log.warning("batch_retry", topic=tp.topic, partition=tp.partition,
-                            offset=msgs[r.index].offset, error=str(r.cause), retry_in_s=delay)
+                log.warning("batch_retry", topic=msgs[r.index].topic,
+                            partition=msgs[r.index].partition, offset=msgs[r.index].offset,
+                            error=str(r.cause), retry_in_s=delay)
                 await asyncio.sleep(delay)
             except Exception as exc:  # the database itself is down: wait, never skip
                 self.healthy = False
-                log.error("batch_failed", topic=tp.topic, partition=tp.partition, error=str(exc))
+                log.error("batch_failed", error=str(exc), events=len(msgs))
                 await asyncio.sleep(2.0)
         self.healthy = True
-        await self.kafka.commit({tp: msgs[-1].offset + 1})
-        metrics.BATCH_SECONDS.labels(self.service, tp.topic).observe(time.perf_counter() - started)
+        await self.kafka.commit({tp: ms[-1].offset + 1 for tp, ms in batches.items()})
+        elapsed = time.perf_counter() - started
+        for tp in batches:
+            metrics.BATCH_SECONDS.labels(self.service, tp.topic).observe(elapsed)
 
-    async def _process_batch(self, tp: TopicPartition, msgs: list[ConsumerRecord],
-                             give_up: set[int]) -> None:
-        sub = self.routes[tp.topic]
+    async def _process_batch(self, msgs: list[ConsumerRecord], give_up: set[int],
+                             isolate: bool) -> None:
+        """One transaction for the batch. Fast path: no savepoints; a handler failure
+        raises _Isolate and the batch is redone with a savepoint per event."""
         async with self.sessions() as session, session.begin():
             uow = UnitOfWork(session, producer=self.service, outbox=self.outbox)
+            todo: list[tuple[int, ConsumerRecord, Envelope, Handler]] = []
             for i, msg in enumerate(msgs):
                 if i in give_up:
                     await self._dead_letter(uow, msg, "transient",
                                             f"gave up after {self.transient_retries} transient failures")
                     continue
-                await self._process_one(uow, sub, msg, i)
+                handlers = self.routes[msg.topic].handlers
+                declared = _header(msg, "event_type")
+                if declared is not None and declared not in self._names[msg.topic]:
+                    # Not ours: skip without decoding (most task events, for most services).
+                    metrics.EVENTS_IN.labels(self.service, msg.topic, declared, "ignored").inc()
+                    continue
+                try:
+                    env = events.decode(msg.value)
+                except DecodeError as exc:
+                    await self._dead_letter(uow, msg, "decode", str(exc))
+                    continue
+                handler = handlers.get(type(env.payload))
+                if handler is None:
+                    metrics.EVENTS_IN.labels(self.service, msg.topic, env.event_type,
+                                             "ignored").inc()
+                    continue
+                todo.append((i, msg, env, handler))
+            fresh: set[uuid.UUID] = set()
+            for topic in {m.topic for _, m, _, _ in todo}:
+                fresh |= await mark_processed(session, self.processed,
+                                              [e for _, m, e, _ in todo if m.topic == topic], topic)
+            run: list[tuple[int, ConsumerRecord, Envelope, Handler]] = []
+            for item in todo:
+                env = item[2]
+                if env.event_id not in fresh:
+                    metrics.EVENTS_IN.labels(self.service, item[1].topic, env.event_type,
+                                             "duplicate").inc()
+                    continue
+                fresh.discard(env.event_id)  # the same event twice in one batch runs once
+                run.append(item)
+            if isolate:
+                for item in run:
+                    await self._handle_one(uow, *item)
+            else:
+                for handler, items in segments(run):
+                    await self._handle_many(uow, handler, items)
+            await uow.finish()
 
-    async def _process_one(self, uow: UnitOfWork, sub: Subscription,
-                           msg: ConsumerRecord, index: int) -> None:
-        topic = msg.topic
+    async def _handle_many(self, uow: UnitOfWork, handler: Handler,
+                           items: list[tuple[int, ConsumerRecord, Envelope, Handler]]) -> None:
+        """Fast path: the whole run in one call; any failure redoes the poll event by event."""
+        t0 = time.perf_counter()
         try:
-            env = events.decode(msg.value)
-        except DecodeError as exc:
-            await self._dead_letter(uow, msg, "decode", str(exc))
-            return
-        handler = sub.handlers.get(type(env.payload))
-        if handler is None:
-            metrics.EVENTS_IN.labels(self.service, topic, env.event_type, "ignored").inc()
-            return
+            await handler([env for _, _, env, _ in items], uow)
+        except Exception as exc:
+            log.info("batch_isolating", events=len(items), error=f"{type(exc).__name__}: {exc}")
+            raise _Isolate() from exc
+        event_type = items[0][2].event_type
+        metrics.HANDLER_SECONDS.labels(self.service, event_type).observe(time.perf_counter() - t0)
+        metrics.EVENTS_IN.labels(self.service, items[0][1].topic, event_type,
+                                 "handled").inc(len(items))
+
+    async def _handle_one(self, uow: UnitOfWork, index: int, msg: ConsumerRecord,
+                          env: Envelope, handler: Handler) -> None:
+        """Slow path: one event in its own savepoint; a failure dead-letters only it."""
         task_id = getattr(env.payload, "task_id", None)
         with logs.bound(event_id=str(env.event_id), correlation_id=str(env.correlation_id),
                         event_type=env.event_type, org_id=env.org_id,
                         **({"task_id": str(task_id)} if task_id else {})):
             try:
                 async with uow.session.begin_nested():
-                    if not await mark_processed(uow.session, self.processed, env, topic):
-                        metrics.EVENTS_IN.labels(self.service, topic, env.event_type,
-                                                 "duplicate").inc()
-                        return
-                    t0 = time.perf_counter()
-                    await handler(env, uow.caused_by(env))
-                    metrics.HANDLER_SECONDS.labels(self.service, env.event_type).observe(
-                        time.perf_counter() - t0)
+                    await handler([env], uow)
+                    await uow.flush()
             except Exception as exc:
+                uow.discard()
                 if is_transient(exc):
                     raise _Retry(index, exc) from exc
                 log.error("handler_failed", error=str(exc),
                           traceback=traceback.format_exc(limit=5))
                 await self._dead_letter(uow, msg, "handle", f"{type(exc).__name__}: {exc}")
-                await mark_processed(uow.session, self.processed, env, topic, "dead_lettered")
+                await uow.session.execute(
+                    sa.update(self.processed).where(self.processed.c.event_id == env.event_id)
+                    .values(outcome="dead_lettered"))
                 return
-            finally:
-                uow.caused_by(None)
-        metrics.EVENTS_IN.labels(self.service, topic, env.event_type, "handled").inc()
+        metrics.EVENTS_IN.labels(self.service, msg.topic, env.event_type, "handled").inc()
 
     async def _dead_letter(self, uow: UnitOfWork, msg: ConsumerRecord, stage: str,
                            reason: str) -> None:

@@ -19,7 +19,7 @@ class Topic:
 
 UPSTREAM_DENIALS = Topic("upstream.denials.v1", 6, "source_id", "DenialPosted from the RCM module")
 TASK_EVENTS = Topic(
-    "tasks.events.v1", 12, "task_id",
+    "tasks.events.v1", 6, "task_id",
     "The task's whole life: TaskCreated, TaskRouted, TaskAssigned, TaskStatusChanged, ...",
 )
 SLA_ESCALATIONS = Topic("sla.escalations.v1", 6, "task_id", "TaskEscalated")

@@ -1,7 +1,8 @@
 """Unit of work: one database transaction holding a state change and the events it emits.
 
-Handlers never touch the producer. ``emit`` writes an outbox row in the same transaction,
-and the relay publishes it after commit, so a crash never loses or invents an event.
+Handlers never touch the producer. ``emit`` queues an outbox row that is written in the
+same transaction (``flush``), and the relay publishes it after commit, so a crash never
+loses or invents an event.
 """
 from __future__ import annotations
 
@@ -9,40 +10,31 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import events, topics
+from common import events
 from common.events import Envelope
 
 NOTIFY_CHANNEL = "wq_outbox"
 
 
-def outbox_row(topic: str, key: bytes | None, value: bytes,
-               headers: list[tuple[str, bytes]]) -> dict:
-    return {
-        "topic": topic,
-        "key": key,
-        "value": value,
-        "headers": [[k, v.decode("latin-1")] for k, v in headers],
-    }
-
-
 class UnitOfWork:
     """A session inside an open transaction, plus ``emit`` into the outbox."""
 
-    def __init__(self, session: AsyncSession, *, producer: str,
-                 outbox: sa.Table, cause: Envelope | None = None) -> None:
+    def __init__(self, session: AsyncSession, *, producer: str, outbox: sa.Table) -> None:
         self.session = session
         self.producer = producer
-        self.cause = cause
         self._outbox = outbox
+        self._pending: list[dict] = []
+        self.wrote = False
         self.emitted: list[Envelope] = []
 
-    def caused_by(self, cause: Envelope | None) -> "UnitOfWork":
-        self.cause = cause
-        return self
-
-    async def emit(self, payload: BaseModel, *, org_id: str, key: str) -> Envelope:
-        """Record an event to publish when this transaction commits."""
-        env = events.envelope(payload, org_id=org_id, producer=self.producer, cause=self.cause)
+    async def emit(self, payload: BaseModel, *, key: str, cause: Envelope | None = None,
+                   org_id: str | None = None) -> Envelope:
+        """Record an event to publish when this transaction commits; correlation and org
+        come from the event that caused it."""
+        org_id = org_id or (cause.org_id if cause else None)
+        if not org_id:
+            raise ValueError("emit needs an org_id or a cause")
+        env = events.envelope(payload, org_id=org_id, producer=self.producer, cause=cause)
         et = events.REGISTRY.by_name[env.event_type]
         if et.topic is None:
             raise KeyError(f"{env.event_type} has no topic in common.topics.EVENT_TOPICS")
@@ -53,11 +45,26 @@ class UnitOfWork:
     async def write_raw(self, topic: str, key: bytes | None, value: bytes,
                         headers: list[tuple[str, bytes]]) -> None:
         """Queue raw bytes for a topic (the dead-letter path uses this)."""
-        await self.session.execute(sa.insert(self._outbox), [outbox_row(topic, key, value, headers)])
-        await self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        self._pending.append({"topic": topic, "key": key, "value": value,
+                              "headers": [[k, v.decode("latin-1")] for k, v in headers]})
+
+    def discard(self) -> None:
+        """Forget rows queued since the last flush (their savepoint was rolled back)."""
+        self._pending.clear()
+
+    async def flush(self) -> None:
+        """Write queued outbox rows, in emit order, in one statement."""
+        if self._pending:
+            await self.session.execute(sa.insert(self._outbox), self._pending)
+            self._pending = []
+            self.wrote = True
+
+    async def finish(self) -> None:
+        """Before commit: flush, and wake the relay (delivered when the transaction commits)."""
+        await self.flush()
+        if self.wrote:
+            await self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 def decode_headers(stored: list) -> list[tuple[str, bytes]]:
     return [(k, v.encode("latin-1")) for k, v in stored]
-
-

@@ -1,46 +1,62 @@
 """Gateway handlers for task events from the bus."""
 from __future__ import annotations
 
-from common import logs
 from common.events import Envelope
 from common.events.generated import TaskCreated, TaskRouted
 from common.uow import UnitOfWork
 from services.gateway import store
 
-log = logs.get(__name__)
+
+async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
+    """Put new tasks in the queue at once, unassigned and 'requested'."""
+    fresh = await store.create_tasks(uow.session, [
+        {**e.payload.model_dump(exclude={"task_id"}), "id": e.payload.task_id,
+         "org_id": e.org_id, "status": "requested",
+         "priority_rank": store.PRIORITY_RANK.get(e.payload.priority, 9),
+         "created_at": e.occurred_at} for e in batch])
+    history = []
+    for e in batch:
+        if e.payload.task_id in fresh:
+            fresh.discard(e.payload.task_id)
+            history.append({"task_id": e.payload.task_id, "org_id": e.org_id,
+                            "at": e.occurred_at, "actor": e.producer, "action": "created",
+                            "to_status": "requested", "event_id": e.event_id,
+                            "detail": {"source_kind": e.payload.source_kind,
+                                       "source_id": e.payload.source_id}})
+    await store.add_history(uow.session, history)
 
 
-async def task_created(event: Envelope[TaskCreated], uow: UnitOfWork) -> None:
-    """Put a new task in the queue at once, unassigned and 'requested'."""
-    p = event.payload
-    fresh = await store.insert_task(uow.session, {
-        **p.model_dump(exclude={"task_id"}),
-        "id": p.task_id,
-        "org_id": event.org_id,
-        "status": "requested",
-        "priority_rank": store.PRIORITY_RANK.get(p.priority, 9),
-        "created_at": event.occurred_at,
-    })
-    if fresh:
-        await store.add_history(uow.session, task_id=p.task_id, org_id=event.org_id,
-                                at=event.occurred_at, actor=event.producer, action="created",
-                                to_status="requested", event_id=event.event_id,
-                                detail={"source_kind": p.source_kind, "source_id": p.source_id})
+async def task_routed(batch: list[Envelope[TaskRouted]], uow: UnitOfWork) -> None:
+    """Show routing's decisions on the tasks: queue, and owner when one was chosen."""
+    for chunk in one_per_task(batch):
+        found = await store.set_routes(uow.session, [
+            {"id": e.payload.task_id, "org_id": e.org_id, "queue": e.payload.queue,
+             "owner_id": e.payload.owner_id, "reason": e.payload.reason} for e in chunk])
+        missing = [e.payload.task_id for e in chunk if e.payload.task_id not in found]
+        if missing:
+            # Same topic, same key: TaskCreated is always read first, so this is another
+            # org's id (or a forged one).
+            raise LookupError(f"task {missing[0]} of org {chunk[0].org_id} is not in the task store")
+        await store.add_history(uow.session, [
+            {"task_id": e.payload.task_id, "org_id": e.org_id, "at": e.occurred_at,
+             "actor": e.producer, "action": "routed", "event_id": e.event_id,
+             "detail": {"queue": e.payload.queue, "owner_id": e.payload.owner_id,
+                        "rule_id": e.payload.rule_id, "reason": e.payload.reason}}
+            for e in chunk])
 
 
-async def task_routed(event: Envelope[TaskRouted], uow: UnitOfWork) -> None:
-    """Show routing's decision on the task: its queue, and its owner when one was chosen."""
-    p = event.payload
-    found = await store.set_route(uow.session, task_id=p.task_id, org_id=event.org_id,
-                                  queue=p.queue, owner_id=p.owner_id, reason=p.reason)
-    if not found:
-        # Same topic, same key: TaskCreated is always read first, so this is another org's id.
-        raise LookupError(f"task {p.task_id} of org {event.org_id} is not in the task store")
-    await store.add_history(uow.session, task_id=p.task_id, org_id=event.org_id,
-                            at=event.occurred_at, actor=event.producer, action="routed",
-                            event_id=event.event_id,
-                            detail={"queue": p.queue, "owner_id": p.owner_id,
-                                    "rule_id": p.rule_id, "reason": p.reason})
+def one_per_task(batch: list[Envelope]) -> list[list[Envelope]]:
+    """Cut a batch into consecutive chunks in which each task appears once, so a bulk
+    update applies two events for one task one after the other."""
+    chunks: list[list[Envelope]] = [[]]
+    seen: set = set()
+    for e in batch:
+        if e.payload.task_id in seen:
+            chunks.append([])
+            seen = set()
+        chunks[-1].append(e)
+        seen.add(e.payload.task_id)
+    return chunks
 
 
 HANDLERS = {TaskCreated: task_created, TaskRouted: task_routed}

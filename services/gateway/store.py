@@ -70,29 +70,36 @@ task_history = sa.Table(
 PRIORITY_RANK = {"Urgent": 0, "High": 1, "Routine": 2, "Low": 3}
 
 
-async def insert_task(session: AsyncSession, values: dict) -> bool:
-    """Store a new task; False when it is already stored."""
-    row = (await session.execute(
-        pg_insert(task).values(**values).on_conflict_do_nothing()
-        .returning(task.c.id))).first()
-    return row is not None
+async def create_tasks(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID]:
+    """Store new tasks in one statement; return the ids that were not stored before."""
+    if not rows:
+        return set()
+    got = await session.execute(
+        pg_insert(task).on_conflict_do_nothing().returning(task.c.id), rows)
+    return set(got.scalars())
 
 
-async def add_history(session: AsyncSession, **values) -> None:
-    """Append one row to a task's history."""
-    await session.execute(sa.insert(task_history).values(**values))
-
-
-async def set_route(session: AsyncSession, *, task_id: uuid.UUID, org_id: str, queue: str,
-                    owner_id: str | None, reason: str) -> bool:
-    """Apply routing's decision; False when the task is unknown."""
-    row = (await session.execute(
-        sa.update(task)
-        .where(task.c.id == task_id, task.c.org_id == org_id)
-        .values(queue=queue, owner_id=owner_id, routing_reason=reason,
+async def set_routes(session: AsyncSession, routes: list[dict]) -> set[uuid.UUID]:
+    """Apply routing decisions ({id, org_id, queue, owner_id, reason}, one per task) in
+    one statement; return the ids found in their org."""
+    if not routes:
+        return set()
+    v = sa.values(sa.column("id", UUID(as_uuid=True)), sa.column("org_id", sa.Text),
+                  sa.column("queue", sa.Text), sa.column("owner_id", sa.Text),
+                  sa.column("reason", sa.Text), name="v").data(
+        [(r["id"], r["org_id"], r["queue"], r["owner_id"], r["reason"]) for r in routes])
+    got = await session.execute(
+        sa.update(task).where(task.c.id == v.c.id, task.c.org_id == v.c.org_id)
+        .values(queue=v.c.queue, owner_id=v.c.owner_id, routing_reason=v.c.reason,
                 version=task.c.version + 1, updated_at=sa.text("clock_timestamp()"))
-        .returning(task.c.id))).first()
-    return row is not None
+        .returning(task.c.id))
+    return set(got.scalars())
+
+
+async def add_history(session: AsyncSession, rows: list[dict]) -> None:
+    """Append rows to tasks' histories, in one statement."""
+    if rows:
+        await session.execute(sa.insert(task_history), rows)
 
 
 def queue_query(*, org_id: str, queue: str | None = None, status: list[str] | None = None,

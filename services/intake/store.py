@@ -1,8 +1,6 @@
 """Intake's tables: the source-event ledger (dedup on the source's own id)."""
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,16 +23,19 @@ source_event = sa.Table(
 )
 
 
-async def record_source(session: AsyncSession, *, org_id: str, source_kind: str,
-                        source_id: str, event_id: uuid.UUID, task_id: uuid.UUID) -> bool:
-    """Remember a source event; False when this source was already seen (a replay)."""
-    row = (await session.execute(
-        pg_insert(source_event)
-        .values(org_id=org_id, source_kind=source_kind, source_id=source_id,
-                event_id=event_id, task_id=task_id)
-        .on_conflict_do_nothing()
-        .returning(source_event.c.task_id))).first()
-    return row is not None
+SourceKey = tuple[str, str, str]  # org_id, source_kind, source_id
+
+
+async def record_sources(session: AsyncSession, rows: list[dict]) -> set[SourceKey]:
+    """Remember source events in one statement; return the keys not seen before (a
+    source sent twice, even in the same batch, is new only once)."""
+    if not rows:
+        return set()
+    got = await session.execute(
+        pg_insert(source_event).on_conflict_do_nothing()
+        .returning(source_event.c.org_id, source_event.c.source_kind, source_event.c.source_id),
+        rows)
+    return {tuple(r) for r in got}
 
 
 async def count_sources(session: AsyncSession, org_id: str) -> int:

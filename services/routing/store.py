@@ -26,13 +26,10 @@ decision = sa.Table(
 )
 
 
-async def record_decision(session: AsyncSession, *, task_id: uuid.UUID, org_id: str,
-                          queue: str, owner_id: str | None, rule_id: str | None,
-                          reason: str) -> bool:
-    """Keep a decision; False when this task was already routed."""
-    row = (await session.execute(
-        pg_insert(decision)
-        .values(task_id=task_id, org_id=org_id, queue=queue, owner_id=owner_id,
-                rule_id=rule_id, reason=reason)
-        .on_conflict_do_nothing().returning(decision.c.task_id))).first()
-    return row is not None
+async def record_decisions(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID]:
+    """Keep decisions in one statement; return the task ids not routed before."""
+    if not rows:
+        return set()
+    got = await session.execute(
+        pg_insert(decision).on_conflict_do_nothing().returning(decision.c.task_id), rows)
+    return set(got.scalars())

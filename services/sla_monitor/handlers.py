@@ -7,11 +7,11 @@ from common.uow import UnitOfWork
 from services.sla_monitor import store
 
 
-async def task_created(event: Envelope[TaskCreated], uow: UnitOfWork) -> None:
-    """Start a new task's SLA clock."""
-    p = event.payload
-    await store.start_clock(uow.session, task_id=p.task_id, org_id=event.org_id,
-                            task_type=p.task_type, due_at=p.due_at)
+async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
+    """Start each new task's SLA clock."""
+    await store.start_clocks(uow.session, [
+        {"task_id": e.payload.task_id, "org_id": e.org_id, "task_type": e.payload.task_type,
+         "due_at": e.payload.due_at} for e in batch])
 
 
 HANDLERS = {TaskCreated: task_created}

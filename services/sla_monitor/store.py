@@ -1,9 +1,6 @@
 """SLA monitor's tables: the deadline of every active task."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,10 +22,7 @@ task_clock = sa.Table(
 )
 
 
-async def start_clock(session: AsyncSession, *, task_id: uuid.UUID, org_id: str,
-                      task_type: str, due_at: datetime) -> None:
-    """Start watching a task's deadline (once)."""
-    await session.execute(
-        pg_insert(task_clock)
-        .values(task_id=task_id, org_id=org_id, task_type=task_type, due_at=due_at)
-        .on_conflict_do_nothing())
+async def start_clocks(session: AsyncSession, rows: list[dict]) -> None:
+    """Start watching tasks' deadlines (once per task)."""
+    if rows:
+        await session.execute(pg_insert(task_clock).on_conflict_do_nothing(), rows)

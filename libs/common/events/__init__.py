@@ -70,6 +70,7 @@ class EventType:
     fingerprint: bytes
     version: int
     topic: topics.Topic | None
+    envelope: type[Envelope]  # Envelope[model], built once
 
 
 def compose(envelope: dict, payload: dict) -> dict:
@@ -101,7 +102,7 @@ class Registry:
             parsed = parse_schema(compose(envelope, raw), _write_hint=False)
             fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
             et = EventType(name, model, parsed, fp, int(raw.get("version", 1)),
-                           topics.EVENT_TOPICS.get(name))
+                           topics.EVENT_TOPICS.get(name), Envelope[model])
             self.by_name[name] = et
             self.by_fingerprint[fp] = et
         self.by_model = {et.model: et for et in self.by_name.values()}
@@ -120,13 +121,12 @@ class Registry:
         if cause is not None:
             kw.setdefault("correlation_id", cause.correlation_id)
             kw.setdefault("causation_id", cause.event_id)
-        return Envelope(event_type=et.name, org_id=org_id, producer=producer,
-                        schema_version=et.version, payload=payload, **kw)
+        return et.envelope(event_type=et.name, org_id=org_id, producer=producer,
+                           schema_version=et.version, payload=payload, **kw)
 
     def encode(self, env: Envelope) -> bytes:
         et = self.by_name[env.event_type]
-        record = env.model_dump(mode="python")
-        record["payload"] = env.payload.model_dump(mode="python")
+        record = env.model_dump(mode="python", serialize_as_any=True)
         buf = io.BytesIO()
         buf.write(MAGIC)
         buf.write(et.fingerprint)
@@ -152,8 +152,7 @@ class Registry:
         except Exception as exc:  # fastavro raises many types on truncated/corrupt bodies
             raise DecodeError(f"{et.name}: body does not match its schema ({exc})") from exc
         try:
-            payload = et.model.model_validate(record.pop("payload"))
-            return Envelope[et.model](payload=payload, **record)
+            return et.envelope.model_validate(record)
         except ValidationError as exc:
             raise DecodeError(f"{et.name}: {describe(exc)}") from exc
 

@@ -1,0 +1,168 @@
+"""Pipeline benchmark: DenialPosted published to Kafka → task visible in the gateway API.
+
+Starts its own broker (unless KAFKA_BOOTSTRAP_SERVERS is set), databases and the whole
+stack as real processes, then measures:
+  1. sustained throughput: a burst of --burst denials, first publish → last one visible;
+  2. latency at a steady --rate: publish → visible through GET /api/v1/tasks (polled
+     every 10 ms for the outstanding ids), p50/p95/p99;
+  3. the raw broker: aiokafka produce → consume of the same number of messages of the
+     same size, and the pipeline's ratio to it.
+Prints `name: value` lines.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from common import events, kafka, localstack, topics
+from common.settings import CommonSettings
+from common.tests.test_events import denial
+from services.intake.domain import task_id_for
+
+
+class Visibility:
+    """Polls the gateway for outstanding task ids and notes when each becomes visible."""
+
+    def __init__(self, url: str, org: str) -> None:
+        self.url, self.org = url, org
+        self.outstanding: dict[str, float] = {}  # task id → publish time
+        self.latency: dict[str, float] = {}
+        self.last_seen = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as c:
+            while not (stop.is_set() and not self.outstanding):
+                ids = list(self.outstanding)[:200]
+                if ids:
+                    r = await c.get("/api/v1/tasks", params={"org_id": self.org, "id": ids})
+                    now = time.perf_counter()
+                    for t in r.json():
+                        sent = self.outstanding.pop(t["id"], None)
+                        if sent is not None:
+                            self.latency[t["id"]] = now - sent
+                            self.last_seen = now
+                await asyncio.sleep(0.01)
+
+
+async def publish(producer, org: str, n: int, tag: str, vis: Visibility,
+                  rate: float | None) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        p = denial(source_id=f"B-{tag}-{i:06d}", claim_id=f"C-{i}")
+        env = events.envelope(p, org_id=org, producer="bench")
+        await producer.send(topics.UPSTREAM_DENIALS.name, events.encode(env),
+                            key=p.source_id.encode(), headers=env.headers)
+        vis.outstanding[str(task_id_for(org, "DenialPosted", p.source_id))] = time.perf_counter()
+        if rate:
+            ahead = (i + 1) / rate - (time.perf_counter() - start)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+    await producer.flush()
+    return start
+
+
+async def phase(stack, producer, n: int, rate: float | None, tag: str) -> tuple[float, list[float]]:
+    org = f"bench-{tag}-{uuid.uuid4().hex[:6]}"
+    vis = Visibility(stack["gateway-api"].url, org)
+    stop = asyncio.Event()
+    poller = asyncio.create_task(vis.run(stop))
+    start = await publish(producer, org, n, tag, vis, rate)
+    stop.set()
+    await asyncio.wait_for(poller, timeout=600)
+    return n / (vis.last_seen - start), sorted(vis.latency.values())
+
+
+async def raw_broker(settings: CommonSettings, n: int, size: int) -> float:
+    name = f"bench.raw.{uuid.uuid4().hex[:6]}"
+    await kafka.ensure_topics(settings, [(name, topics.UPSTREAM_DENIALS.partitions)])
+    consumer = AIOKafkaConsumer(name, group_id=f"raw-{name}", auto_offset_reset="earliest",
+                                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                                session_timeout_ms=settings.kafka_session_timeout_ms,
+                                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+                                **settings.kafka_common())
+    await consumer.start()
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=100)
+    producer = kafka.producer(settings, "bench-raw")
+    await producer.start()
+    payload = os.urandom(size)
+    got = 0
+    start = time.perf_counter()
+
+    async def produce():
+        for i in range(n):
+            await producer.send(name, payload, key=str(i).encode())
+        await producer.flush()
+
+    sender = asyncio.create_task(produce())
+    while got < n:
+        for msgs in (await consumer.getmany(timeout_ms=200)).values():
+            got += len(msgs)
+    elapsed = time.perf_counter() - start
+    await sender
+    await producer.stop()
+    await consumer.stop()
+    return n / elapsed
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+async def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--burst", type=int, default=5000)
+    ap.add_argument("--steady", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=500.0)
+    args = ap.parse_args()
+
+    broker = None
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker = localstack.Broker(localstack.free_port()).start()
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    prefix = f"wqb_{uuid.uuid4().hex[:6]}_"
+    logs = Path(localstack.RUN_DIR / "bench")
+    stack = localstack.Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix, log_dir=logs,
+                             extra_env={"LOG_LEVEL": "WARNING"})
+    settings = CommonSettings()
+    try:
+        print(f"# starting the stack (logs in {logs})", file=sys.stderr)
+        stack.init()
+        stack.up()
+        producer = kafka.producer(settings, "bench")
+        await producer.start()
+        await phase(stack, producer, 200, None, "warmup")
+        print(f"# burst of {args.burst}", file=sys.stderr)
+        rate, _ = await phase(stack, producer, args.burst, None, "burst")
+        print(f"# {args.steady} at {args.rate}/s", file=sys.stderr)
+        steady_rate, lat = await phase(stack, producer, args.steady, args.rate, "steady")
+        await producer.stop()
+        size = len(events.encode(events.envelope(denial(), org_id="bench-x", producer="bench")))
+        raw = await raw_broker(settings, args.burst, size)
+    finally:
+        stack.down()
+        stack.drop_databases()
+        if broker:
+            broker.stop()
+    print(f"pipeline_events_per_s: {rate:.0f}")
+    print(f"pipeline_steady_rate_per_s: {steady_rate:.0f}")
+    print(f"pipeline_p50_ms: {pct(lat, 0.50):.1f}")
+    print(f"pipeline_p95_ms: {pct(lat, 0.95):.1f}")
+    print(f"pipeline_p99_ms: {pct(lat, 0.99):.1f}")
+    print(f"pipeline_mean_ms: {statistics.mean(lat) * 1000:.1f}")
+    print(f"raw_broker_events_per_s: {raw:.0f}")
+    print(f"ratio_to_raw_broker: {rate / raw:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
