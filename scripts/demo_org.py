@@ -10,11 +10,10 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from faker import Faker
-
 from common import events, kafka, topics
 from common.events.generated import DenialPosted
 from common.settings import CommonSettings
+from faker import Faker
 
 PAYERS = [  # (id, name, class)
     ("aetna", "Aetna", "commercial"), ("uhc", "UnitedHealthcare", "commercial"),
@@ -36,7 +35,7 @@ ICD = ["E11.9", "I10", "M54.5", "J44.9", "E78.5", "N18.3", "F41.1", "M17.11", "Z
 def denial(fake: Faker, rng: random.Random, today: date, n: int) -> DenialPosted:
     payer = rng.choice(PAYERS)
     service = today - timedelta(days=rng.randint(20, 200))
-    codes, weights = zip(*CARC)
+    codes, weights = zip(*CARC, strict=False)
     carc = rng.choices(codes, weights)[0]
     amount = Decimal(rng.choice([rng.uniform(80, 900), rng.uniform(900, 6000),
                                  rng.uniform(6000, 28000)])).quantize(Decimal("0.01"))

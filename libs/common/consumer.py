@@ -3,8 +3,9 @@
 Per poll, one database transaction holding the processed-event rows, the handlers'
 effects and the outbox rows they emit; handlers get runs of events of their type. Offsets
 are committed only after the transaction, so a crash redelivers and the ledger turns the
-redelivery into a no-op. A handler failure redoes the poll with a savepoint per event. What cannot be decoded or handled goes to ``<topic>.dlq`` through
-the outbox, with the reason, the original bytes and headers; the loop goes on.
+redelivery into a no-op. A handler failure redoes the poll with a savepoint per event.
+What cannot be decoded or handled goes to ``<topic>.dlq`` through the outbox, with the
+reason, the original bytes and headers; the loop goes on.
 """
 from __future__ import annotations
 

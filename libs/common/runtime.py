@@ -182,7 +182,9 @@ def cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         log.info("migrated", service=spec.name)
         return 0
     if args.cmd == "worker":
-        asyncio.run(run_worker(spec, settings))
+        import uvloop
+
+        uvloop.run(run_worker(spec, settings))
         return 0
     port = args.port or getattr(settings, "api_port", 0) or spec.api_port_default
     uvicorn.run(create_api(spec, settings), host=args.host, port=port, log_config=None,

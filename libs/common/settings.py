@@ -60,7 +60,7 @@ class CommonSettings(BaseSettings):
     transient_retries: int = 5
 
     @model_validator(mode="after")
-    def _derive_database_url(self) -> "CommonSettings":
+    def _derive_database_url(self) -> CommonSettings:
         if not self.database_url:
             base = self.postgres_server_url.rstrip("/")
             self.database_url = f"{base}/{self.database_prefix}{self.service_name}"

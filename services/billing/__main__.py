@@ -1,4 +1,5 @@
 from common.runtime import main
+
 from services.billing.app import SERVICE
 
 main(SERVICE)

@@ -1,4 +1,5 @@
 from common.runtime import main
+
 from services.gateway.app import SERVICE
 
 main(SERVICE)

@@ -1,4 +1,5 @@
 from common.runtime import main
+
 from services.intake.app import SERVICE
 
 main(SERVICE)

@@ -5,11 +5,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
+from common import events
+from common.consumer import handle_now
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from common import events
-from common.consumer import handle_now
 from services.intake.handlers import HANDLERS
 
 
@@ -26,7 +26,8 @@ def _ingest_model(model: type[BaseModel]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid"),
         event_type=(Literal[model.__name__], ...),
         org_id=(str, Field(min_length=1, max_length=64)),
-        event_id=(uuid.UUID | None, Field(None, description="Your id for this event; a retry with the same id is a no-op")),
+        event_id=(uuid.UUID | None,
+                  Field(None, description="Your id for this event; a retry with it is a no-op")),
         correlation_id=(uuid.UUID | None, None),
         occurred_at=(datetime | None, None),
         payload=(model, ...),

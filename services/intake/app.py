@@ -1,12 +1,12 @@
 """Intake wiring: settings, subscriptions and the HTTP API."""
 from pathlib import Path
 
-from pydantic_settings import SettingsConfigDict
-
 from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
+from pydantic_settings import SettingsConfigDict
+
 from services.intake import api, handlers, store
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from common.events.generated import DenialPosted, TaskCreated
@@ -44,7 +44,7 @@ def task_id_for(org_id: str, source_kind: str, source_id: str) -> uuid.UUID:
 
 
 def end_of_day(d: date) -> datetime:
-    return datetime.combine(d, time(23, 59, 59), tzinfo=timezone.utc)
+    return datetime.combine(d, time(23, 59, 59), tzinfo=UTC)
 
 
 def priority_for(*, amount: Decimal | None, age_days: int, days_to_limit: int | None,

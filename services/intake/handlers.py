@@ -6,6 +6,7 @@ import uuid
 from common.events import Envelope
 from common.events.generated import DenialPosted
 from common.uow import UnitOfWork
+
 from services.intake import domain, store
 
 
@@ -16,9 +17,9 @@ async def denial_posted(batch: list[Envelope[DenialPosted]], uow: UnitOfWork
     tasks = [domain.denial_task(e.org_id, e.payload, received_at=e.occurred_at) for e in batch]
     fresh = await store.record_sources(uow.session, [
         {"org_id": e.org_id, "source_kind": "DenialPosted", "source_id": e.payload.source_id,
-         "event_id": e.event_id, "task_id": t.task_id} for e, t in zip(batch, tasks)])
+         "event_id": e.event_id, "task_id": t.task_id} for e, t in zip(batch, tasks, strict=False)])
     out: list[uuid.UUID | None] = []
-    for e, t in zip(batch, tasks):
+    for e, t in zip(batch, tasks, strict=False):
         key = (e.org_id, "DenialPosted", e.payload.source_id)
         if key in fresh:
             fresh.discard(key)

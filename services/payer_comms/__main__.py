@@ -1,4 +1,5 @@
 from common.runtime import main
+
 from services.payer_comms.app import SERVICE
 
 main(SERVICE)

@@ -1,4 +1,5 @@
 from common.runtime import main
+
 from services.sla_monitor.app import SERVICE
 
 main(SERVICE)

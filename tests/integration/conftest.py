@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-
 from common import events, kafka, localstack, topics
 from common.settings import CommonSettings
 

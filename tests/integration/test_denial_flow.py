@@ -7,10 +7,10 @@ import uuid
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from common import localstack, topics
 from common.settings import CommonSettings
 from common.tests.test_events import denial
+
 from tests.integration.conftest import all_tasks, eventually, publish
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import io
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -20,8 +20,8 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common import topics
-from common.events import generated
 from common.codegen import SCHEMA_DIR, payload_schema_files
+from common.events import generated
 
 MAGIC = b"\xc3\x01"  # Avro single-object encoding marker
 P = TypeVar("P", bound=BaseModel)
@@ -32,7 +32,7 @@ class DecodeError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Envelope(BaseModel, Generic[P]):

@@ -1,18 +1,18 @@
 """The gateway's task store fed by its handlers, on a real database, read through its API."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from common import events
 from common.consumer import handle_now
 from common.events.generated import TaskCreated, TaskRouted
 from common.runtime import create_api
+
 from services.gateway import handlers
 from services.gateway.app import SERVICE
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def created(org: str, i: int) -> TaskCreated:

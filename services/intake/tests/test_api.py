@@ -4,9 +4,9 @@ import uuid
 import httpx
 import pytest
 import sqlalchemy as sa
-
 from common import events
 from common.runtime import create_api
+
 from services.intake import store
 from services.intake.app import SERVICE
 

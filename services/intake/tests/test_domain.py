@@ -1,12 +1,12 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from common.tests.test_events import denial
+
 from services.intake import domain
 
-NOW = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 RULES = domain.PriorityRules()
 
 
@@ -34,7 +34,7 @@ def test_deadline_is_sla_days_after_receipt():
 def test_deadline_is_pulled_in_before_the_payers_filing_limit():
     due = domain.due_at(received_at=NOW, task_type="Denial", limit=date(2026, 12, 1),
                         policy=domain.DEFAULT_POLICY)
-    assert due == datetime(2026, 11, 26, 23, 59, 59, tzinfo=timezone.utc)
+    assert due == datetime(2026, 11, 26, 23, 59, 59, tzinfo=UTC)
 
 
 def test_deadline_never_lies_in_the_past():
