@@ -55,6 +55,8 @@ class ServiceSpec:
     router: Callable[[], APIRouter] | None = None  # the service's HTTP API, if it has one
     timers: list[Timer] = field(default_factory=list)  # long-running loops in the worker
     api_port_default: int = 0
+    # Extra CLI commands: name → (add arguments to the subparser, run(settings, args) → exit code)
+    commands: dict[str, tuple[Callable, Callable]] = field(default_factory=dict)
 
     def tables(self) -> tuple[sa.Table, sa.Table]:
         return self.metadata.tables["outbox"], self.metadata.tables["processed_event"]
@@ -173,6 +175,8 @@ def cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     api.add_argument("--host", default="0.0.0.0")
     api.add_argument("--port", type=int, default=None)
     api.add_argument("--workers", type=int, default=1)
+    for name, (configure, _) in spec.commands.items():
+        configure(sub.add_parser(name))
     args = parser.parse_args(argv)
 
     settings = spec.settings_cls()
@@ -181,6 +185,8 @@ def cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         db.migrate(settings.database_url, spec.versions)
         log.info("migrated", service=spec.name)
         return 0
+    if args.cmd in spec.commands:
+        return spec.commands[args.cmd][1](settings, args)
     if args.cmd == "worker":
         import uvloop
 

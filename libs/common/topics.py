@@ -46,6 +46,10 @@ EVENT_TOPICS: dict[str, Topic] = {
     "DenialPosted": UPSTREAM_DENIALS,
     "TaskCreated": TASK_EVENTS,
     "TaskRouted": TASK_EVENTS,
+    "TaskStatusChanged": TASK_EVENTS,
+    "TaskAssigned": TASK_EVENTS,
+    "TaskTimeLogged": TASK_EVENTS,
+    "TaskNoteAdded": TASK_EVENTS,
 }
 
 

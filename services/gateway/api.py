@@ -1,23 +1,31 @@
-"""The gateway's HTTP API: the queue and the task record."""
+"""The gateway's REST API: sign-in, the queue and saved views, the task record and what
+staff do to it, users, and the audit trail. Everything is scoped to the caller's org."""
 from __future__ import annotations
 
 import base64
+import csv
+import io
+import json
 import uuid
-from datetime import datetime
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from services.gateway import store
+from services.gateway import actions, auth, domain, store
+from services.gateway.auth import CurrentUser, Manager
 
+# ---------- models ----------
 
 class TaskOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    org_id: str
     task_type: str
     status: str
     business_status: str | None
@@ -25,6 +33,8 @@ class TaskOut(BaseModel):
     title: str
     description: str | None
     due_at: datetime
+    sla_status: str | None = None
+    column: str = ""
     patient_id: str | None
     patient_name: str | None
     payer_id: str | None
@@ -38,15 +48,22 @@ class TaskOut(BaseModel):
     queue: str | None
     owner_id: str | None
     routing_reason: str | None
+    part_of: uuid.UUID | None
     version: int
     created_at: datetime
     stored_at: datetime
     updated_at: datetime
 
 
+def task_out(row, now: datetime) -> TaskOut:
+    t = TaskOut.model_validate(row)
+    t.sla_status = domain.sla_status(t.due_at, now, t.status)
+    t.column = domain.column_of(t.status, t.business_status)
+    return t
+
+
 class HistoryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
     at: datetime
     actor: str
     action: str
@@ -55,72 +72,505 @@ class HistoryOut(BaseModel):
     detail: dict
 
 
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    author_id: str
+    at: datetime
+    text: str
+
+
+class TimeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    user_id: str
+    minutes: int
+    action: str
+    performed_on: date
+    at: datetime
+    note: str | None
+
+
 class TaskDetail(TaskOut):
     details: dict
     cpt_codes: list[str]
     icd_codes: list[str]
+    allowed_next: list[str]
     history: list[HistoryOut]
+    notes: list[NoteOut]
+    time_entries: list[TimeOut]
+    total_minutes: int
+    subtasks: list[TaskOut]
+
+
+class QueueFilter(BaseModel):
+    """What to show. Every field is optional; a saved view is a stored QueueFilter."""
+    model_config = ConfigDict(extra="forbid")
+
+    view: str | None = Field(None, description="a saved view's name or id; other fields refine it")
+    task_type: list[str] = []
+    priority: list[Literal["Urgent", "High", "Routine", "Low"]] = []
+    status: list[Literal[domain.STATUSES]] = Field([], description="default: every active status")  # type: ignore[valid-type]
+    sla: Literal["overdue", "due-soon", "on-track"] | None = None
+    owner: str | None = Field(None, description="'me', 'unassigned' or a user id")
+    role: Literal[tuple(domain.ROLE_TASK_TYPES)] | None = None  # type: ignore[valid-type]
+    patient_id: str | None = None
+    payer_id: str | None = None
+    source_module: str | None = None
+    queue: str | None = None
+    skills: list[str] = Field([], description="task types or payer classes; 'mine' for yours")
+    q: str | None = Field(None, max_length=100, description="text in title, patient or source id")
+    sort: Literal["due", "priority", "newest", "updated"] = "due"
+
+
+class QueueParams(QueueFilter):
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
 
 
 class QueuePage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None
+    view: str | None = None
 
 
-def encode_cursor(due_at: datetime, task_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{due_at.isoformat()}|{task_id}".encode()).decode()
+class ColumnCounts(BaseModel):
+    columns: dict[str, int]
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        due, tid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(due), uuid.UUID(tid)
-    except Exception:
-        raise HTTPException(422, detail="cursor: not a cursor this API returned") from None
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal[domain.STATUSES]  # type: ignore[valid-type]
+    business_status: str | None = Field(None, max_length=80)
+    reason: str | None = Field(None, max_length=500)
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    owner_id: str | None = Field(..., description="a user of your org, or null to unassign")
+    reason: str | None = Field(None, max_length=500)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class TimeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    minutes: int = Field(ge=1, le=600)
+    action: str = Field(min_length=1, max_length=120)
+    performed_on: date | None = None
+    note: str | None = Field(None, max_length=2_000)
+
+
+class SubtaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    task_type: str | None = None
+    priority: Literal["Urgent", "High", "Routine", "Low"] | None = None
+    due_at: datetime | None = None
+    owner_id: str | None = None
+
+
+class Created(BaseModel):
+    id: uuid.UUID
+    version: int | None = None
+
+
+class Login(BaseModel):
+    email: str = Field(min_length=3, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    org_id: str
+    email: str
+    name: str
+    roles: list[str]
+    skills: list[str]
+    active: bool = True
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=10, max_length=200)
+    roles: list[Literal[domain.ROLES]] = Field(min_length=1)  # type: ignore[valid-type]
+    skills: list[str] = Field([], max_length=50)
+
+
+class ViewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=60)
+    shared: bool = Field(False, description="visible to the whole org (managers only)")
+    filters: QueueFilter
+
+
+class ViewOut(BaseModel):
+    id: str
+    name: str
+    shared: bool
+    builtin: bool
+    filters: QueueFilter
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    actor_id: str
+    action: str
+    task_id: uuid.UUID | None
+    patient_id: str | None
+    payer_id: str | None
+    task_type: str | None
+    detail: dict
+
+
+BUILTIN_VIEWS: dict[str, dict] = {
+    "My Tasks": {"owner": "me"},
+    "Denial Queue": {"task_type": ["Denial"]},
+    "Overdue": {"sla": "overdue"},
+    "Co-sign Requests": {"task_type": ["Co-sign"]},
+    "My Specialties": {"skills": ["mine"]},
+}
+
+
+# ---------- helpers ----------
+
+def ctx(request: Request):
+    return request.app.state.ctx
 
 
 async def session(request: Request):
-    async with request.app.state.ctx.sessions() as s:
+    async with ctx(request).sessions() as s:
         yield s
 
 
 Session = Annotated[object, Depends(session)]
-OrgId = Annotated[str, Query(min_length=1, max_length=64, description="The caller's org")]
 
+
+def encode_cursor(values: list) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple:
+    cols, _ = store.SORTS[sort]
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        out = []
+        for name, v in zip([*cols, "id"], raw, strict=True):
+            out.append(uuid.UUID(v) if name == "id" else
+                       int(v) if name == "priority_rank" else datetime.fromisoformat(v))
+        return tuple(out)
+    except Exception:
+        raise HTTPException(422, "cursor: not a cursor this API returned for this sort") from None
+
+
+def if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    v = domain.version_from_etag(value)
+    if v is None:
+        raise HTTPException(422, 'If-Match: expected an ETag such as W/"3"')
+    return v
+
+
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", description="the ETag you loaded; required to change status or owner")]
+
+
+def require_if_match(value: str | None) -> int:
+    if value is None:
+        raise HTTPException(428, 'If-Match is required: send the ETag of the task you loaded '
+                                 '(so two people never overwrite each other)')
+    return if_match(value)
+
+
+@contextmanager
+def refusals():
+    """Turn the task rules' refusals into clear HTTP answers."""
+    try:
+        yield
+    except actions.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except actions.StaleVersion as exc:
+        raise HTTPException(412, str(exc), headers={"ETag": domain.etag(exc.current)}) from None
+    except domain.TransitionRefused as exc:
+        raise HTTPException(409, {"message": str(exc), "current": exc.current,
+                                  "allowed": exc.allowed}) from None
+    except (actions.Invalid, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+async def resolve_view(s, user: auth.User, f: QueueFilter) -> QueueFilter:
+    """Merge a saved view's filters under the explicit ones."""
+    if not f.view:
+        merged = f
+    else:
+        stored = None
+        if f.view in BUILTIN_VIEWS:
+            stored = BUILTIN_VIEWS[f.view]
+        else:
+            for v in await store.views_of(s, user.org_id, user.id):
+                if f.view in (v.name, str(v.id)):
+                    stored = v.filters
+        if stored is None:
+            raise HTTPException(404, f"view '{f.view}' not found")
+        explicit = f.model_dump(exclude_unset=True, exclude={"view"})
+        merged = QueueFilter.model_validate({**stored, **explicit, "view": f.view})
+    if "mine" in merged.skills:
+        merged = merged.model_copy(update={"skills": [*(x for x in merged.skills if x != "mine"),
+                                                      *user.skills] or ["(none)"]})
+    return merged
+
+
+# ---------- routes ----------
 
 def router() -> APIRouter:
-    """Gateway: the unified work queue and the task record."""
-    r = APIRouter(prefix="/api/v1", tags=["queue"])
+    """Gateway: the unified work queue, the task record and the FHIR Task API."""
+    from services.gateway import fhir
 
-    @r.get("/queue", response_model=QueuePage, summary="Tasks in the queue, earliest deadline first")
-    async def queue(s: Session, org_id: OrgId,
-                    queue: str | None = None,
-                    status: Annotated[list[str] | None, Query()] = None,
-                    task_type: str | None = None,
-                    owner_id: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                    cursor: str | None = None) -> QueuePage:
-        q = store.queue_query(org_id=org_id, queue=queue, status=status, task_type=task_type,
-                              owner_id=owner_id, limit=limit + 1,
-                              after=decode_cursor(cursor) if cursor else None)
-        rows = (await s.execute(q)).all()
-        items = [TaskOut.model_validate(r) for r in rows[:limit]]
-        nxt = encode_cursor(items[-1].due_at, items[-1].id) if len(rows) > limit else None
-        return QueuePage(items=items, next_cursor=nxt)
+    r = APIRouter(prefix="/api/v1")
 
-    @r.get("/tasks", response_model=list[TaskOut], summary="Several tasks by id (those visible)")
-    async def get_tasks(s: Session, org_id: OrgId,
-                        id: Annotated[list[uuid.UUID], Query(max_length=200)]) -> list[TaskOut]:
-        rows = (await s.execute(store.tasks_by_id(org_id, id))).all()
-        return [TaskOut.model_validate(r) for r in rows]
+    @r.post("/auth/token", response_model=Token, tags=["auth"], summary="Sign in")
+    async def sign_in(body: Login, request: Request, response: Response, s: Session) -> Token:
+        row = await store.user_by_email(s, body.email)
+        if row is None or not auth.verify_password(row.password_hash, body.password):
+            raise HTTPException(401, "wrong e-mail or password")
+        user = auth.User(row.id, row.org_id, row.name, row.email, tuple(row.roles),
+                         tuple(row.skills))
+        settings = ctx(request).settings
+        ttl = timedelta(minutes=settings.token_ttl_minutes)
+        token = auth.issue_token(user, secret=settings.jwt_secret, ttl=ttl)
+        response.set_cookie(auth.COOKIE, token, httponly=True, samesite="lax",
+                            max_age=int(ttl.total_seconds()))
+        return Token(access_token=token, expires_in=int(ttl.total_seconds()),
+                     user=UserOut.model_validate(row))
 
-    @r.get("/tasks/{task_id}", response_model=TaskDetail, summary="One task with its history")
-    async def get_task(s: Session, task_id: uuid.UUID, org_id: OrgId) -> TaskDetail:
-        row = await store.get_task(s, org_id, task_id)
+    @r.get("/me", response_model=UserOut, tags=["auth"], summary="Who is signed in")
+    async def me(user: CurrentUser, s: Session) -> UserOut:
+        row = await store.user_by_id(s, user.org_id, user.id)
         if row is None:
-            raise HTTPException(404, detail=f"task {task_id} not found")
-        history = await store.history_of(s, org_id, task_id)
-        return TaskDetail.model_validate(
-            {**row._mapping, "history": [HistoryOut.model_validate(h) for h in history]})
+            raise HTTPException(401, "this account no longer exists")
+        return UserOut.model_validate(row)
 
-    return r
+    @r.get("/queue", response_model=QueuePage, tags=["queue"],
+           summary="The queue: filter, sort, page (keyset); a view fills in filters")
+    async def queue(user: CurrentUser, s: Session,
+                    p: Annotated[QueueParams, Query()]) -> QueuePage:
+        limit, cursor = p.limit, p.cursor
+        f = await resolve_view(s, user, QueueFilter.model_validate(
+            p.model_dump(exclude={"limit", "cursor"}, exclude_unset=True)))
+        now = datetime.now(UTC)
+        after = decode_cursor(cursor, f.sort) if cursor else None
+        rows = (await s.execute(store.queue_query(f, org_id=user.org_id, user_id=user.id,
+                                                  now=now, after=after, limit=limit + 1))).all()
+        items = [task_out(row, now) for row in rows[:limit]]
+        nxt = None
+        if len(rows) > limit:
+            cols, _ = store.SORTS[f.sort]
+            last = rows[limit - 1]
+            nxt = encode_cursor([getattr(last, c) for c in cols] + [last.id])
+        if f.patient_id:
+            await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
+                              detail={"patient_id": f.patient_id, "what": "queue"})
+            await s.commit()
+        return QueuePage(items=items, next_cursor=nxt, view=f.view)
+
+    @r.get("/queue/counts", response_model=ColumnCounts, tags=["queue"],
+           summary="Tasks per board column for the same filters (count badges)")
+    async def counts(user: CurrentUser, s: Session, f: Annotated[QueueFilter, Query()]) -> ColumnCounts:
+        f = await resolve_view(s, user, f)
+        if not f.status:
+            f = f.model_copy(update={"status": list(domain.STATUSES)})
+        rows = (await s.execute(store.column_counts(f, org_id=user.org_id, user_id=user.id,
+                                                    now=datetime.now(UTC)))).all()
+        out = dict.fromkeys(domain.COLUMNS, 0)
+        for status, business_status, n in rows:
+            out[domain.column_of(status, business_status)] += n
+        return ColumnCounts(columns=out)
+
+    @r.get("/tasks", response_model=list[TaskOut], tags=["tasks"],
+           summary="Several tasks by id (those of your org)")
+    async def get_tasks(user: CurrentUser, s: Session,
+                        id: Annotated[list[uuid.UUID], Query(max_length=200)]) -> list[TaskOut]:
+        now = datetime.now(UTC)
+        return [task_out(row, now) for row in
+                (await s.execute(store.tasks_by_id(user.org_id, id))).all()]
+
+    @r.get("/tasks/{task_id}", response_model=TaskDetail, tags=["tasks"],
+           summary="One task with history, notes, time and sub-tasks; ETag for edits")
+    async def get_task(task_id: uuid.UUID, user: CurrentUser, s: Session,
+                       response: Response) -> TaskDetail:
+        row = await store.get_task(s, user.org_id, task_id)
+        if row is None:
+            raise HTTPException(404, f"task {task_id} not found")
+        now = datetime.now(UTC)
+        history = await store.history_of(s, user.org_id, task_id)
+        notes = await store.notes_of(s, user.org_id, task_id)
+        times = await store.time_of(s, user.org_id, task_id)
+        subs = await store.subtasks_of(s, user.org_id, task_id)
+        await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read", task_row=row)
+        await s.commit()
+        response.headers["ETag"] = domain.etag(row.version)
+        base = task_out(row, now).model_dump()
+        return TaskDetail(
+            **base, details=row.details, cpt_codes=row.cpt_codes, icd_codes=row.icd_codes,
+            allowed_next=domain.allowed_next(row.status),
+            history=[HistoryOut.model_validate(h) for h in history],
+            notes=[NoteOut.model_validate(n) for n in notes],
+            time_entries=[TimeOut.model_validate(t) for t in times],
+            total_minutes=sum(t.minutes for t in times),
+            subtasks=[task_out(x, now) for x in subs])
+
+    @r.post("/tasks/{task_id}/status", response_model=Created, tags=["tasks"],
+            summary="Change status (FHIR state machine); 409 lists the allowed next states",
+            responses={409: {"description": "transition refused"}, 412: {"description": "stale"},
+                       428: {"description": "If-Match missing"}})
+    async def change_status(task_id: uuid.UUID, body: StatusChange, user: CurrentUser,
+                            request: Request, response: Response,
+                            match: IfMatch = None) -> Created:
+        expected = require_if_match(match)
+        with refusals():
+            async with actions.unit_of_work(ctx(request)) as uow:
+                v = await actions.change_status(uow, user, task_id, status=body.status,
+                                                business_status=body.business_status,
+                                                reason=body.reason, expected_version=expected)
+        response.headers["ETag"] = domain.etag(v)
+        return Created(id=task_id, version=v)
+
+    @r.post("/tasks/{task_id}/assignment", response_model=Created, tags=["tasks"],
+            summary="Assign, reassign or unassign (owner_id null)")
+    async def assign(task_id: uuid.UUID, body: Assignment, user: CurrentUser, request: Request,
+                     response: Response, match: IfMatch = None) -> Created:
+        expected = require_if_match(match)
+        with refusals():
+            async with actions.unit_of_work(ctx(request)) as uow:
+                v = await actions.assign(uow, user, task_id, owner_id=body.owner_id,
+                                         reason=body.reason, expected_version=expected)
+        response.headers["ETag"] = domain.etag(v)
+        return Created(id=task_id, version=v)
+
+    @r.post("/tasks/{task_id}/notes", response_model=Created, status_code=201, tags=["tasks"])
+    async def add_note(task_id: uuid.UUID, body: NoteIn, user: CurrentUser,
+                       request: Request) -> Created:
+        with refusals():
+            async with actions.unit_of_work(ctx(request)) as uow:
+                return Created(id=await actions.add_note(uow, user, task_id, text=body.text))
+
+    @r.post("/tasks/{task_id}/time", response_model=Created, status_code=201, tags=["tasks"])
+    async def log_time(task_id: uuid.UUID, body: TimeIn, user: CurrentUser,
+                       request: Request) -> Created:
+        with refusals():
+            async with actions.unit_of_work(ctx(request)) as uow:
+                return Created(id=await actions.log_time(
+                    uow, user, task_id, minutes=body.minutes, action=body.action,
+                    performed_on=body.performed_on, note=body.note))
+
+    @r.post("/tasks/{task_id}/subtasks", response_model=Created, status_code=201, tags=["tasks"])
+    async def add_subtask(task_id: uuid.UUID, body: SubtaskIn, user: CurrentUser,
+                          request: Request) -> Created:
+        with refusals():
+            async with actions.unit_of_work(ctx(request)) as uow:
+                return Created(id=await actions.create_subtask(
+                    uow, user, task_id, title=body.title, task_type=body.task_type,
+                    priority=body.priority, due_at=body.due_at, owner_id=body.owner_id))
+
+    @r.get("/views", response_model=list[ViewOut], tags=["queue"],
+           summary="Saved views: the built-in ones, the org's and yours")
+    async def list_views(user: CurrentUser, s: Session) -> list[ViewOut]:
+        out = [ViewOut(id=name, name=name, shared=True, builtin=True,
+                       filters=QueueFilter.model_validate(f)) for name, f in BUILTIN_VIEWS.items()]
+        for v in await store.views_of(s, user.org_id, user.id):
+            out.append(ViewOut(id=str(v.id), name=v.name, shared=v.owner_id is None,
+                               builtin=False, filters=QueueFilter.model_validate(v.filters)))
+        return out
+
+    @r.post("/views", response_model=ViewOut, status_code=201, tags=["queue"])
+    async def save_view(body: ViewIn, user: CurrentUser, s: Session) -> ViewOut:
+        if body.shared and not user.is_manager:
+            raise HTTPException(403, "only a practice manager or org admin may share a view")
+        if body.name in BUILTIN_VIEWS:
+            raise HTTPException(409, f"'{body.name}' is a built-in view; choose another name")
+        vid = uuid.uuid4()
+        try:
+            await s.execute(sa.insert(store.saved_view).values(
+                id=vid, org_id=user.org_id, owner_id=None if body.shared else user.id,
+                name=body.name, filters=body.filters.model_dump(exclude={"view"},
+                                                                 exclude_defaults=True)))
+            await s.commit()
+        except sa.exc.IntegrityError:
+            raise HTTPException(409, f"you already have a view named '{body.name}'") from None
+        return ViewOut(id=str(vid), name=body.name, shared=body.shared, builtin=False,
+                       filters=body.filters)
+
+    @r.delete("/views/{view_id}", status_code=204, tags=["queue"])
+    async def delete_view(view_id: uuid.UUID, user: CurrentUser, s: Session) -> Response:
+        v = store.saved_view
+        cond = (v.c.id == view_id) & (v.c.org_id == user.org_id)
+        cond &= (v.c.owner_id == user.id) | (v.c.owner_id.is_(None) if user.is_manager else sa.false())
+        if (await s.execute(sa.delete(v).where(cond))).rowcount == 0:
+            raise HTTPException(404, "no such view of yours")
+        await s.commit()
+        return Response(status_code=204)
+
+    @r.get("/users", response_model=list[UserOut], tags=["directory"],
+           summary="Your org's users (for assignment)")
+    async def users(user: CurrentUser, s: Session) -> list[UserOut]:
+        return [UserOut.model_validate(u) for u in await store.users_of(s, user.org_id)]
+
+    @r.post("/users", response_model=UserOut, status_code=201, tags=["directory"],
+            summary="Add a user to your org (managers)")
+    async def add_user(body: UserIn, user: Manager, s: Session) -> UserOut:
+        if await store.user_by_email(s, body.email):
+            raise HTTPException(409, f"{body.email} already has an account")
+        uid = str(uuid.uuid4())
+        await store.upsert_user(s, id=uid, org_id=user.org_id, email=body.email.lower(),
+                                name=body.name, password_hash=auth.hash_password(body.password),
+                                roles=list(body.roles), skills=body.skills, active=True)
+        await store.audit(s, org_id=user.org_id, actor_id=user.id, action="user_added",
+                          detail={"user_id": uid, "roles": list(body.roles)})
+        await s.commit()
+        return UserOut.model_validate(await store.user_by_id(s, user.org_id, uid))
+
+    @r.get("/audit", response_model=list[AuditOut], tags=["audit"],
+           summary="The audit trail (managers): search; format=csv to export")
+    async def audit(user: Manager, s: Session, patient_id: str | None = None,
+                    payer_id: str | None = None, task_type: str | None = None,
+                    actor_id: str | None = None, task_id: uuid.UUID | None = None,
+                    since: datetime | None = None, until: datetime | None = None,
+                    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+                    format: Literal["json", "csv"] = "json"):
+        rows = (await s.execute(store.audit_query(
+            org_id=user.org_id, patient_id=patient_id, payer_id=payer_id, task_type=task_type,
+            actor_id=actor_id, task_id=task_id, since=since, until=until, limit=limit))).all()
+        out = [AuditOut.model_validate(r) for r in rows]
+        if format == "json":
+            return out
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["at", "actor_id", "action", "task_id", "patient_id", "payer_id",
+                    "task_type", "detail"])
+        for a in out:
+            w.writerow([a.at.isoformat(), a.actor_id, a.action, a.task_id or "",
+                        a.patient_id or "", a.payer_id or "", a.task_type or "",
+                        json.dumps(a.detail, sort_keys=True)])
+        return StreamingResponse(iter([buf.getvalue()]), media_type="text/csv",
+                                 headers={"Content-Disposition": "attachment; filename=audit.csv"})
+
+    top = APIRouter()
+    top.include_router(r)
+    top.include_router(fhir.router())
+    return top

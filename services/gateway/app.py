@@ -7,7 +7,7 @@ from common.runtime import ServiceSpec
 from common.settings import CommonSettings
 from pydantic_settings import SettingsConfigDict
 
-from services.gateway import api, handlers, store
+from services.gateway import api, directory, handlers, store
 
 
 class GatewaySettings(CommonSettings):
@@ -15,6 +15,9 @@ class GatewaySettings(CommonSettings):
     service_name = "gateway"
     api_port: int = 8000
     health_port: int = 9107
+    # Sign the session tokens. The default suits a laptop only: set GATEWAY_JWT_SECRET.
+    jwt_secret: str = "dev-only-change-me-0123456789abcdef"
+    token_ttl_minutes: int = 8 * 60
 
 
 SERVICE = ServiceSpec(
@@ -24,4 +27,5 @@ SERVICE = ServiceSpec(
     versions=Path(__file__).parent / "migrations" / "versions",
     subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
     router=api.router,
+    commands={"seed-users": (directory.configure, directory.run)},
 )

@@ -66,6 +66,86 @@ task_history = sa.Table(
     sa.Column("event_id", UUID(as_uuid=True)),
 )
 
+org = sa.Table(
+    "org", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+app_user = sa.Table(
+    "app_user", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("roles", ARRAY(sa.Text), nullable=False),
+    sa.Column("skills", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+task_note = sa.Table(
+    "task_note", metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("task_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("author_id", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+task_time = sa.Table(
+    "task_time", metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("task_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("minutes", sa.Integer, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("performed_on", sa.Date, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("note", sa.Text),
+)
+saved_view = sa.Table(
+    "saved_view", metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("owner_id", sa.Text),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("filters", JSONB, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.text("clock_timestamp()")),
+    sa.Column("actor_id", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("task_id", UUID(as_uuid=True)),
+    sa.Column("patient_id", sa.Text),
+    sa.Column("payer_id", sa.Text),
+    sa.Column("task_type", sa.Text),
+    sa.Column("detail", JSONB, nullable=False, server_default="{}"),
+)
+
+task_version = sa.Table(
+    "task_version", metadata,
+    sa.Column("task_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("snapshot", JSONB, nullable=False),
+)
+
+
+async def versions_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
+    """Every stored version of a task of one org, newest first."""
+    return (await session.execute(
+        sa.select(task_version).where(task_version.c.task_id == task_id,
+                                      task_version.c.snapshot["org_id"].astext == org_id)
+        .order_by(task_version.c.version.desc()))).all()
+
+
 PRIORITY_RANK = {"Urgent": 0, "High": 1, "Routine": 2, "Low": 3}
 
 
@@ -89,7 +169,9 @@ async def set_routes(session: AsyncSession, routes: list[dict]) -> set[uuid.UUID
         [(r["id"], r["org_id"], r["queue"], r["owner_id"], r["reason"]) for r in routes])
     got = await session.execute(
         sa.update(task).where(task.c.id == v.c.id, task.c.org_id == v.c.org_id)
-        .values(queue=v.c.queue, owner_id=v.c.owner_id, routing_reason=v.c.reason,
+        # An owner staff set by hand stays unless routing named one.
+        .values(queue=v.c.queue, owner_id=sa.func.coalesce(v.c.owner_id, task.c.owner_id),
+                routing_reason=v.c.reason,
                 version=task.c.version + 1, updated_at=sa.text("clock_timestamp()"))
         .returning(task.c.id))
     return set(got.scalars())
@@ -101,22 +183,69 @@ async def add_history(session: AsyncSession, rows: list[dict]) -> None:
         await session.execute(sa.insert(task_history), rows)
 
 
-def queue_query(*, org_id: str, queue: str | None = None, status: list[str] | None = None,
-                task_type: str | None = None, owner_id: str | None = None,
-                after: tuple[datetime, uuid.UUID] | None = None, limit: int = 50) -> sa.Select:
-    """Open tasks of one org, earliest deadline first, keyset-paged on (due_at, id)."""
-    q = sa.select(task).where(task.c.org_id == org_id)
-    if queue:
-        q = q.where(task.c.queue == queue)
-    if status:
-        q = q.where(task.c.status.in_(status))
-    if task_type:
-        q = q.where(task.c.task_type == task_type)
-    if owner_id:
-        q = q.where(task.c.owner_id == owner_id)
-    if after:
-        q = q.where(sa.tuple_(task.c.due_at, task.c.id) > sa.tuple_(*after))
-    return q.order_by(task.c.due_at, task.c.id).limit(limit)
+# Sort orders for the queue, each a keyset: (columns, descending?). The id breaks ties.
+SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "due": (("due_at",), False),
+    "priority": (("priority_rank", "due_at"), False),
+    "newest": (("created_at",), True),
+    "updated": (("updated_at",), True),
+}
+
+
+def queue_query(f, *, org_id: str, user_id: str, now: datetime, after: tuple | None,
+                limit: int) -> sa.Select:
+    """Tasks of one org matching a QueueFilter, keyset-paged in the filter's sort order."""
+    cols, desc = SORTS[f.sort]
+    keys = [task.c[c] for c in cols] + [task.c.id]
+    q = filtered(sa.select(task), f, org_id=org_id, user_id=user_id, now=now)
+    if after is not None:
+        cmp = sa.tuple_(*keys) < sa.tuple_(*after) if desc else sa.tuple_(*keys) > sa.tuple_(*after)
+        q = q.where(cmp)
+    return q.order_by(*[k.desc() if desc else k.asc() for k in keys]).limit(limit)
+
+
+def filtered(q: sa.Select, f, *, org_id: str, user_id: str, now: datetime) -> sa.Select:
+    """Apply a QueueFilter's conditions (always scoped to one org)."""
+    from services.gateway import domain
+
+    q = q.where(task.c.org_id == org_id)
+    statuses = f.status or list(domain.ACTIVE)
+    q = q.where(task.c.status.in_(statuses))
+    if f.task_type:
+        q = q.where(task.c.task_type.in_(f.task_type))
+    if f.role:
+        q = q.where(task.c.task_type.in_(domain.ROLE_TASK_TYPES.get(f.role, ())))
+    if f.priority:
+        q = q.where(task.c.priority.in_(f.priority))
+    if f.owner == "me":
+        q = q.where(task.c.owner_id == user_id)
+    elif f.owner == "unassigned":
+        q = q.where(task.c.owner_id.is_(None))
+    elif f.owner:
+        q = q.where(task.c.owner_id == f.owner)
+    if f.sla == "overdue":
+        q = q.where(task.c.due_at <= now)
+    elif f.sla == "due-soon":
+        q = q.where(task.c.due_at > now, task.c.due_at <= now + domain.DUE_SOON)
+    elif f.sla == "on-track":
+        q = q.where(task.c.due_at > now + domain.DUE_SOON)
+    for field in ("patient_id", "payer_id", "source_module", "queue"):
+        if value := getattr(f, field):
+            q = q.where(task.c[field] == value)
+    if f.skills:
+        q = q.where(task.c.task_type.in_(f.skills) | task.c.payer_class.in_(f.skills))
+    if f.q:
+        like = f"%{f.q}%"
+        q = q.where(task.c.title.ilike(like) | task.c.patient_name.ilike(like)
+                    | task.c.source_id.ilike(like) | task.c.description.ilike(like))
+    return q
+
+
+def column_counts(f, *, org_id: str, user_id: str, now: datetime) -> sa.Select:
+    """How many tasks per (status, businessStatus) match the filter, for board badges."""
+    base = filtered(sa.select(task.c.status, task.c.business_status, sa.func.count()), f,
+                    org_id=org_id, user_id=user_id, now=now)
+    return base.group_by(task.c.status, task.c.business_status)
 
 
 def tasks_by_id(org_id: str, ids: list[uuid.UUID]) -> sa.Select:
@@ -124,10 +253,121 @@ def tasks_by_id(org_id: str, ids: list[uuid.UUID]) -> sa.Select:
     return sa.select(task).where(task.c.org_id == org_id, task.c.id.in_(ids))
 
 
-async def get_task(session: AsyncSession, org_id: str, task_id: uuid.UUID):
-    """One task of one org, or None."""
+async def get_task(session: AsyncSession, org_id: str, task_id: uuid.UUID, *,
+                   for_update: bool = False):
+    """One task of one org, or None (locked for the transaction with ``for_update``)."""
+    q = sa.select(task).where(task.c.id == task_id, task.c.org_id == org_id)
+    return (await session.execute(q.with_for_update() if for_update else q)).first()
+
+
+async def update_task(session: AsyncSession, task_id: uuid.UUID, **values) -> int:
+    """Change a task and bump its version; return the new version."""
     return (await session.execute(
-        sa.select(task).where(task.c.id == task_id, task.c.org_id == org_id))).first()
+        sa.update(task).where(task.c.id == task_id)
+        .values(**values, version=task.c.version + 1, updated_at=sa.text("clock_timestamp()"))
+        .returning(task.c.version))).scalar_one()
+
+
+async def insert_subtask(session: AsyncSession, values: dict) -> None:
+    """Store a sub-task created by staff."""
+    await session.execute(sa.insert(task).values(**values))
+
+
+async def subtasks_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
+    """A task's sub-tasks."""
+    return (await session.execute(sa.select(task).where(
+        task.c.part_of == task_id, task.c.org_id == org_id).order_by(task.c.created_at))).all()
+
+
+async def add_note(session: AsyncSession, **values) -> None:
+    """Store a note on a task."""
+    await session.execute(sa.insert(task_note).values(**values))
+
+
+async def notes_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
+    """A task's notes, oldest first."""
+    return (await session.execute(sa.select(task_note).where(
+        task_note.c.task_id == task_id, task_note.c.org_id == org_id).order_by(task_note.c.at))).all()
+
+
+async def add_time(session: AsyncSession, **values) -> None:
+    """Store a time entry on a task."""
+    await session.execute(sa.insert(task_time).values(**values))
+
+
+async def time_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
+    """A task's time entries, oldest first."""
+    return (await session.execute(sa.select(task_time).where(
+        task_time.c.task_id == task_id, task_time.c.org_id == org_id).order_by(task_time.c.at))).all()
+
+
+async def audit(session: AsyncSession, *, org_id: str, actor_id: str, action: str,
+                task_row=None, detail: dict | None = None) -> None:
+    """Write one audit row; the task's patient, payer and type are copied for search."""
+    await session.execute(sa.insert(audit_log).values(
+        org_id=org_id, actor_id=actor_id, action=action,
+        task_id=task_row.id if task_row is not None else None,
+        patient_id=task_row.patient_id if task_row is not None else None,
+        payer_id=task_row.payer_id if task_row is not None else None,
+        task_type=task_row.task_type if task_row is not None else None,
+        detail=detail or {}))
+
+
+def audit_query(*, org_id: str, patient_id=None, payer_id=None, task_type=None, actor_id=None,
+                task_id=None, since=None, until=None, limit: int = 500) -> sa.Select:
+    """Audit rows of one org, newest first, by patient, payer, task type, actor and dates."""
+    q = sa.select(audit_log).where(audit_log.c.org_id == org_id)
+    for col, value in (("patient_id", patient_id), ("payer_id", payer_id),
+                       ("task_type", task_type), ("actor_id", actor_id), ("task_id", task_id)):
+        if value:
+            q = q.where(audit_log.c[col] == value)
+    if since:
+        q = q.where(audit_log.c.at >= since)
+    if until:
+        q = q.where(audit_log.c.at < until)
+    return q.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+
+
+# -- directory --
+
+async def user_by_email(session: AsyncSession, email: str):
+    """An active user by e-mail (case-insensitive), or None."""
+    return (await session.execute(sa.select(app_user).where(
+        app_user.c.email == email.lower(), app_user.c.active))).first()
+
+
+async def user_by_id(session: AsyncSession, org_id: str, user_id: str):
+    """A user of one org, or None."""
+    return (await session.execute(sa.select(app_user).where(
+        app_user.c.id == user_id, app_user.c.org_id == org_id))).first()
+
+
+async def users_of(session: AsyncSession, org_id: str) -> list:
+    """An org's users, by name."""
+    return (await session.execute(sa.select(app_user).where(
+        app_user.c.org_id == org_id).order_by(app_user.c.name))).all()
+
+
+async def ensure_org(session: AsyncSession, org_id: str, name: str) -> None:
+    """Create an org if it does not exist."""
+    await session.execute(pg_insert(org).values(id=org_id, name=name).on_conflict_do_nothing())
+
+
+async def upsert_user(session: AsyncSession, **values) -> None:
+    """Create or update a user (by e-mail)."""
+    stmt = pg_insert(app_user).values(**values)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[app_user.c.email],
+        set_={k: stmt.excluded[k] for k in values if k not in ("id", "email")}))
+
+
+async def views_of(session: AsyncSession, org_id: str, user_id: str) -> list:
+    """Saved views a user sees: the org's shared ones and their own."""
+    return (await session.execute(sa.select(saved_view).where(
+        saved_view.c.org_id == org_id,
+        saved_view.c.owner_id.is_(None) | (saved_view.c.owner_id == user_id))
+        .order_by(saved_view.c.owner_id.is_not(None), saved_view.c.created_at))).all()
+
 
 
 async def history_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:

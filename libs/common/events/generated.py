@@ -7,6 +7,23 @@ import uuid
 
 
 
+class TaskAssigned(pydantic.BaseModel):
+    """
+    A task got a new owner, or none (unassigned). Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    actor_id: str
+    task_type: str
+    owner_id: typing.Optional[str] = None
+    previous_owner_id: typing.Optional[str] = None
+    reason: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.tasks"
+        field_order = ['task_id', 'owner_id', 'previous_owner_id', 'actor_id', 'reason', 'task_type']
+
+
 class TaskCreated(pydantic.BaseModel):
     """
     Intake turned a source event into a work item. Keyed by task_id.
@@ -30,11 +47,25 @@ class TaskCreated(pydantic.BaseModel):
     cpt_codes: typing.List[str] = pydantic.Field(default_factory=list)
     icd_codes: typing.List[str] = pydantic.Field(default_factory=list)
     details: typing.Dict[str, str] = pydantic.Field(description="Source facts shown on the task page (claim id, Rx name, ...).", default_factory=dict)
+    part_of: typing.Optional[uuid.UUID] = pydantic.Field(description="The parent task, for a sub-task.", default=None)
 
     
     class Meta:
         namespace = "wq.tasks"
-        field_order = ['task_id', 'task_type', 'priority', 'title', 'description', 'due_at', 'patient_id', 'patient_name', 'payer_id', 'payer_name', 'payer_class', 'amount', 'reason_codes', 'cpt_codes', 'icd_codes', 'source_kind', 'source_id', 'source_module', 'details']
+        field_order = ['task_id', 'task_type', 'priority', 'title', 'description', 'due_at', 'patient_id', 'patient_name', 'payer_id', 'payer_name', 'payer_class', 'amount', 'reason_codes', 'cpt_codes', 'icd_codes', 'source_kind', 'source_id', 'source_module', 'details', 'part_of']
+
+
+class TaskNoteAdded(pydantic.BaseModel):
+    """
+    A note was added to a task. The text stays in the gateway; the event carries ids only. Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    note_id: uuid.UUID
+    author_id: str
+
+    
+    class Meta:
+        namespace = "wq.tasks"
 
 
 class TaskRouted(pydantic.BaseModel):
@@ -52,6 +83,43 @@ class TaskRouted(pydantic.BaseModel):
     class Meta:
         namespace = "wq.tasks"
         field_order = ['task_id', 'queue', 'owner_id', 'rule_id', 'rule_version', 'reason']
+
+
+class TaskStatusChanged(pydantic.BaseModel):
+    """
+    A task moved in the FHIR Task state machine (or its businessStatus changed). Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    from_status: str
+    to_status: str
+    actor_id: str
+    task_type: str
+    business_status: typing.Optional[str] = None
+    reason: typing.Optional[str] = None
+    owner_id: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.tasks"
+        field_order = ['task_id', 'from_status', 'to_status', 'business_status', 'reason', 'actor_id', 'task_type', 'owner_id']
+
+
+class TaskTimeLogged(pydantic.BaseModel):
+    """
+    Someone logged minutes of work on a task (billing counts CCM/PCM minutes from these). Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    entry_id: uuid.UUID
+    user_id: str
+    minutes: types.Int32
+    action: str
+    performed_on: datetime.date
+    task_type: str
+    patient_id: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.tasks"
 
 
 class DenialPosted(pydantic.BaseModel):

@@ -1,0 +1,168 @@
+"""What staff do to a task. Each action is one transaction: the task change, its history
+row, an audit row and the event for the other services (through the outbox)."""
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+
+from common.events.generated import (
+    TaskAssigned,
+    TaskCreated,
+    TaskNoteAdded,
+    TaskStatusChanged,
+    TaskTimeLogged,
+)
+from common.runtime import Context
+from common.uow import UnitOfWork
+
+from services.gateway import domain, store
+from services.gateway.auth import User
+
+
+class NotFound(Exception):
+    pass
+
+
+class StaleVersion(Exception):
+    def __init__(self, current: int) -> None:
+        self.current = current
+        super().__init__(f"the task changed since you loaded it (now version {current}); "
+                         "reload it and try again")
+
+
+class Invalid(Exception):
+    """A request that is well-formed but not acceptable (e.g. an owner from another org)."""
+
+
+@asynccontextmanager
+async def unit_of_work(ctx: Context):
+    """A transaction for one staff action; events go out after commit."""
+    async with ctx.sessions() as session, session.begin():
+        uow = UnitOfWork(session, producer="gateway", outbox=ctx.outbox)
+        yield uow
+        await uow.finish()
+
+
+async def _locked(uow: UnitOfWork, user: User, task_id: uuid.UUID, expected: int | None):
+    row = await store.get_task(uow.session, user.org_id, task_id, for_update=True)
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    if expected is not None and expected != row.version:
+        raise StaleVersion(row.version)
+    return row
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _record(uow: UnitOfWork, user: User, row, action: str, detail: dict, *,
+                  from_status: str | None = None, to_status: str | None = None) -> None:
+    await store.add_history(uow.session, [{
+        "task_id": row.id, "org_id": row.org_id, "at": _now(), "actor": user.id,
+        "action": action, "from_status": from_status, "to_status": to_status,
+        "detail": detail}])
+    await store.audit(uow.session, org_id=row.org_id, actor_id=user.id, action=action,
+                      task_row=row, detail={**detail, **({"to": to_status} if to_status else {})})
+
+
+async def change_status(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, status: str,
+                        business_status: str | None = None, reason: str | None = None,
+                        expected_version: int | None = None) -> int:
+    """Move a task in the FHIR state machine (and/or set its businessStatus)."""
+    row = await _locked(uow, user, task_id, expected_version)
+    domain.check_transition(row.status, status)
+    if status == row.status and business_status == row.business_status:
+        return row.version
+    version = await store.update_task(uow.session, task_id, status=status,
+                                      business_status=business_status)
+    label = "Escalated" if (business_status or "").lower() == "escalated" else status
+    await _record(uow, user, row, "status",
+                  {"reason": reason, "business_status": business_status},
+                  from_status=row.status, to_status=label)
+    await uow.emit(TaskStatusChanged(
+        task_id=task_id, from_status=row.status, to_status=status,
+        business_status=business_status, reason=reason, actor_id=user.id,
+        task_type=row.task_type, owner_id=row.owner_id), org_id=row.org_id, key=str(task_id))
+    return version
+
+
+async def assign(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, owner_id: str | None,
+                 reason: str | None = None, expected_version: int | None = None) -> int:
+    """Assign, reassign or (owner None) unassign a task."""
+    row = await _locked(uow, user, task_id, expected_version)
+    if owner_id is not None:
+        owner = await store.user_by_id(uow.session, user.org_id, owner_id)
+        if owner is None or not owner.active:
+            raise Invalid(f"owner_id: no active user {owner_id} in your org")
+    if owner_id == row.owner_id:
+        return row.version
+    version = await store.update_task(uow.session, task_id, owner_id=owner_id)
+    action = "unassigned" if owner_id is None else ("reassigned" if row.owner_id else "assigned")
+    await _record(uow, user, row, action,
+                  {"owner_id": owner_id, "previous_owner_id": row.owner_id, "reason": reason})
+    await uow.emit(TaskAssigned(task_id=task_id, owner_id=owner_id,
+                                previous_owner_id=row.owner_id, actor_id=user.id, reason=reason,
+                                task_type=row.task_type), org_id=row.org_id, key=str(task_id))
+    return version
+
+
+async def add_note(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, text: str) -> uuid.UUID:
+    """Add a note to a task."""
+    row = await _locked(uow, user, task_id, None)
+    note_id = uuid.uuid4()
+    await store.add_note(uow.session, id=note_id, task_id=task_id, org_id=row.org_id,
+                         author_id=user.id, at=_now(), text=text)
+    await _record(uow, user, row, "note", {"note_id": str(note_id)})
+    await uow.emit(TaskNoteAdded(task_id=task_id, note_id=note_id, author_id=user.id),
+                   org_id=row.org_id, key=str(task_id))
+    return note_id
+
+
+async def log_time(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, minutes: int,
+                   action: str, performed_on: date | None = None,
+                   note: str | None = None) -> uuid.UUID:
+    """Log minutes of work on a task."""
+    row = await _locked(uow, user, task_id, None)
+    entry_id = uuid.uuid4()
+    performed_on = performed_on or _now().date()
+    await store.add_time(uow.session, id=entry_id, task_id=task_id, org_id=row.org_id,
+                         user_id=user.id, minutes=minutes, action=action,
+                         performed_on=performed_on, at=_now(), note=note)
+    await _record(uow, user, row, "time",
+                  {"entry_id": str(entry_id), "minutes": minutes, "time_action": action})
+    await uow.emit(TaskTimeLogged(task_id=task_id, entry_id=entry_id, user_id=user.id,
+                                  minutes=minutes, action=action, performed_on=performed_on,
+                                  task_type=row.task_type, patient_id=row.patient_id),
+                   org_id=row.org_id, key=str(task_id))
+    return entry_id
+
+
+async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, title: str,
+                         task_type: str | None, priority: str | None, due_at: datetime | None,
+                         owner_id: str | None) -> uuid.UUID:
+    """Create a sub-task (partOf the parent), stored at once and announced as TaskCreated."""
+    parent = await _locked(uow, user, parent_id, None)
+    if owner_id is not None and await store.user_by_id(uow.session, user.org_id, owner_id) is None:
+        raise Invalid(f"owner_id: no user {owner_id} in your org")
+    sub_id = uuid.uuid4()
+    now = _now()
+    payload = TaskCreated(
+        task_id=sub_id, task_type=task_type or parent.task_type,
+        priority=priority or parent.priority, title=title,
+        due_at=min(due_at or parent.due_at, parent.due_at), patient_id=parent.patient_id,
+        patient_name=parent.patient_name, payer_id=parent.payer_id, payer_name=parent.payer_name,
+        payer_class=parent.payer_class, source_kind="Subtask", source_id=str(parent_id),
+        source_module=parent.source_module, part_of=parent_id)
+    await store.insert_subtask(uow.session, {
+        **payload.model_dump(exclude={"task_id"}), "id": sub_id, "org_id": parent.org_id,
+        "status": "requested", "priority_rank": domain.PRIORITY_RANK.get(payload.priority, 9),
+        "owner_id": owner_id, "created_at": now})
+    await store.add_history(uow.session, [{
+        "task_id": sub_id, "org_id": parent.org_id, "at": now, "actor": user.id,
+        "action": "created", "to_status": "requested",
+        "detail": {"part_of": str(parent_id)}}])
+    await _record(uow, user, parent, "subtask", {"subtask_id": str(sub_id), "title": title})
+    await uow.emit(payload, org_id=parent.org_id, key=str(sub_id))
+    return sub_id

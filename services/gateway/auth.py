@@ -1,0 +1,93 @@
+"""Sign-in: argon2 password hashes, signed JWTs, and the current user of a request.
+
+Every query the API runs is scoped by the signed-in user's org, never by a parameter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.gateway import domain
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+COOKIE = "wq_session"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    org_id: str
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    skills: tuple[str, ...] = ()
+
+    @property
+    def is_manager(self) -> bool:
+        return bool(domain.MANAGERS & set(self.roles))
+
+
+def issue_token(user: User, *, secret: str, ttl: timedelta) -> str:
+    now = datetime.now(UTC)
+    return jwt.encode({"sub": user.id, "org": user.org_id, "name": user.name,
+                       "email": user.email, "roles": list(user.roles),
+                       "skills": list(user.skills), "iat": now, "exp": now + ttl},
+                      secret, algorithm=ALGORITHM)
+
+
+def read_token(token: str, *, secret: str) -> User:
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                        options={"require": ["sub", "org", "exp"]})
+    return User(claims["sub"], claims["org"], claims.get("name", ""), claims.get("email", ""),
+                tuple(claims.get("roles", ())), tuple(claims.get("skills", ())))
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_user(request: Request,
+                       cred: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
+    """The signed-in user, from a Bearer token or the web UI's session cookie."""
+    token = cred.credentials if cred else request.cookies.get(COOKIE)
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first: no bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return read_token(token, secret=request.app.state.ctx.settings.jwt_secret)
+    except jwt.ExpiredSignatureError:
+        raise HTTPException(401, "your session has expired: sign in again",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    except jwt.PyJWTError:
+        raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_manager(user: CurrentUser) -> User:
+    """Practice managers and org admins only."""
+    if not user.is_manager:
+        raise HTTPException(403, "only a practice manager or org admin may do this")
+    return user
+
+
+Manager = Annotated[User, Depends(require_manager)]

@@ -1,0 +1,54 @@
+"""Bootstrap an org's staff from a file (its first admin cannot be created by API):
+
+    python -m services.gateway seed-users staff.json
+
+    {"orgs": [{"id": "demo-clinic", "name": "Demo Clinic"}],
+     "users": [{"org_id": "demo-clinic", "email": "pm@demo.test", "name": "Pat Manager",
+                "password": "…", "roles": ["practice_manager"], "skills": []}]}
+
+Idempotent: users are matched by e-mail and updated.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+from services.gateway import auth, domain, store
+
+USER_NAMESPACE = uuid.UUID("2b7e6a51-93c4-4f0e-8d8e-6c1f2f7d9a10")
+
+
+def configure(p) -> None:
+    p.add_argument("file", type=Path, help="JSON with orgs and users")
+
+
+def run(settings, args) -> int:
+    data = json.loads(args.file.read_text())
+    for u in data.get("users", []):
+        bad = [r for r in u["roles"] if r not in domain.ROLES]
+        if bad:
+            raise SystemExit(f"{u['email']}: unknown role {bad[0]}; one of {', '.join(domain.ROLES)}")
+    asyncio.run(seed(settings, data))
+    print(f"seeded {len(data.get('orgs', []))} orgs, {len(data.get('users', []))} users")
+    return 0
+
+
+async def seed(settings, data: dict) -> None:
+    from services.gateway.app import SERVICE
+
+    ctx = SERVICE.context(settings)
+    try:
+        async with ctx.sessions() as s, s.begin():
+            for o in data.get("orgs", []):
+                await store.ensure_org(s, o["id"], o["name"])
+            for u in data.get("users", []):
+                email = u["email"].lower()
+                await store.upsert_user(
+                    s, id=u.get("id") or str(uuid.uuid5(USER_NAMESPACE, email)),
+                    org_id=u["org_id"], email=email, name=u["name"],
+                    password_hash=auth.hash_password(u["password"]), roles=list(u["roles"]),
+                    skills=list(u.get("skills", [])), active=True)
+    finally:
+        await ctx.engine.dispose()
