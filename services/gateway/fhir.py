@@ -254,6 +254,9 @@ def router() -> APIRouter:
             except ValidationError as exc:
                 raise FhirError(400, "structure", f"not a valid FHIR Task: {exc.errors()[0]['msg']}"
                                 f" at {'.'.join(str(x) for x in exc.errors()[0]['loc'])}") from None
+            if body.status not in domain.STATUSES:
+                raise FhirError(400, "invalid", f"status '{body.status}' is not a Task status: "
+                                f"one of {', '.join(domain.STATUSES)}")
             if body.id and body.id != task_id:
                 raise FhirError(400, "invalid", f"resource id {body.id} does not match Task/{task_id}")
             expected = domain.version_from_etag(if_match) if if_match else None
