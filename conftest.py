@@ -9,6 +9,7 @@ import os
 import uuid
 
 import pytest
+
 from common import localstack
 
 SESSION_PREFIX = f"wqt_{uuid.uuid4().hex[:6]}_"

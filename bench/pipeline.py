@@ -25,29 +25,28 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+
 from common import events, kafka, localstack, topics
 from common.settings import CommonSettings
 from common.tests.test_events import denial
-
 from services.intake.domain import task_id_for
 
 
 class Visibility:
     """Polls the gateway for every outstanding task id; notes when each was stored."""
 
-    def __init__(self, url: str, org: str) -> None:
-        self.url, self.org = url, org
+    def __init__(self, url: str, org: str, headers: dict) -> None:
+        self.url, self.org, self.headers = url, org, headers
         self.outstanding: dict[str, float] = {}  # task id → publish time (epoch seconds)
         self.latency: dict[str, float] = {}
         self.last_stored = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=10) as c:
+        async with httpx.AsyncClient(base_url=self.url, timeout=10, headers=self.headers) as c:
             while not (stop.is_set() and not self.outstanding):
                 pending = list(self.outstanding)
                 for i in range(0, len(pending), 200):
-                    r = await c.get("/api/v1/tasks",
-                                    params={"org_id": self.org, "id": pending[i:i + 200]})
+                    r = await c.get("/api/v1/tasks", params={"id": pending[i:i + 200]})
                     r.raise_for_status()
                     for t in r.json():
                         sent = self.outstanding.pop(t["id"], None)
@@ -77,7 +76,7 @@ async def publish(producer, org: str, n: int, tag: str, vis: Visibility,
 
 async def phase(stack, producer, n: int, rate: float | None, tag: str) -> tuple[float, list[float]]:
     org = f"bench-{tag}-{uuid.uuid4().hex[:6]}"
-    vis = Visibility(stack["gateway-api"].url, org)
+    vis = Visibility(stack["gateway-api"].url, org, sign_in(stack, org))
     stop = asyncio.Event()
     poller = asyncio.create_task(vis.run(stop))
     start = await publish(producer, org, n, tag, vis, rate)
@@ -117,6 +116,19 @@ async def raw_broker(settings: CommonSettings, n: int, size: int) -> float:
     await producer.stop()
     await consumer.stop()
     return n / elapsed
+
+
+def sign_in(stack, org: str) -> dict:
+    """A practice manager of the bench org, signed in."""
+    email, password = f"pm@{org}.test", "bench-password-1"
+    stack.register_org(org)
+    stack.seed_users({"orgs": [{"id": org, "name": org}], "users": [{
+        "org_id": org, "email": email, "name": "Bench PM", "password": password,
+        "roles": ["practice_manager"]}]})
+    r = httpx.post(f"{stack['gateway-api'].url}/api/v1/auth/token",
+                   json={"email": email, "password": password})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def pct(values: list[float], q: float) -> float:

@@ -1,4 +1,5 @@
-"""Load a realistic demo org: upstream source events published to Kafka, as the RCM would.
+"""Load a realistic demo org: its staff (roles and skills) into the gateway, and upstream
+source events published to Kafka, as the RCM would.
 
     python scripts/demo_org.py [--org demo-clinic] [--denials 300]
 """
@@ -10,10 +11,11 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from faker import Faker
+
 from common import events, kafka, topics
 from common.events.generated import DenialPosted
 from common.settings import CommonSettings
-from faker import Faker
 
 PAYERS = [  # (id, name, class)
     ("aetna", "Aetna", "commercial"), ("uhc", "UnitedHealthcare", "commercial"),
@@ -30,6 +32,32 @@ RARC = ["N386", "M127", "N290", "MA130", "N30", "M20", "N479"]
 CPT = ["99213", "99214", "99215", "93000", "71046", "80053", "97110", "20610", "45378", "27447",
        "64483", "J1100", "G0439"]
 ICD = ["E11.9", "I10", "M54.5", "J44.9", "E78.5", "N18.3", "F41.1", "M17.11", "Z00.00", "R07.9"]
+
+
+STAFF = [  # (role, skills) — a small practice's revenue-cycle and care team
+    ("practice_manager", []), ("org_admin", []),
+    ("senior_biller", ["Denial", "SeniorBiller", "commercial", "appeals"]),
+    ("biller", ["Denial", "medicare", "medicaid"]),
+    ("biller", ["Denial", "workers_comp", "WorkersComp"]),
+    ("biller", ["Denial", "Follow-up", "Claim Status", "commercial"]),
+    ("nurse", ["Prior Auth", "Referral", "RxRenewal"]),
+    ("nurse", ["Prior Auth", "Care Coordination", "Spanish"]),
+    ("physician", ["Co-sign", "RxRenewal", "cardiology"]),
+    ("care_coordinator", ["Care Coordination", "CCM", "PCM"]),
+    ("care_coordinator", ["Care Coordination", "CCM", "Spanish"]),
+    ("billing_admin", ["Claim Status"]),
+]
+DEMO_PASSWORD = "demo-password-1"
+
+
+def staff(org: str, fake: Faker) -> dict:
+    users = []
+    for i, (role, skills) in enumerate(STAFF):
+        first, last = fake.first_name(), fake.last_name()
+        email = f"{role.replace('_', '.')}{'' if i < 2 else i}@{org}.test"
+        users.append({"org_id": org, "email": email, "name": f"{first} {last}",
+                      "password": DEMO_PASSWORD, "roles": [role], "skills": skills})
+    return {"orgs": [{"id": org, "name": org.replace("-", " ").title()}], "users": users}
 
 
 def denial(fake: Faker, rng: random.Random, today: date, n: int) -> DenialPosted:
@@ -78,9 +106,20 @@ def main() -> None:
     ap.add_argument("--org", default="demo-clinic")
     ap.add_argument("--denials", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--intake-url", default="http://127.0.0.1:8001")
     args = ap.parse_args()
+    from common.localstack import Stack
+
+    fake = Faker("en_US")
+    Faker.seed(args.seed)
+    people = staff(args.org, fake)
+    stack = Stack(CommonSettings().kafka_bootstrap_servers)
+    stack.seed_users(people)
+    stack.register_org(args.org, intake_url=args.intake_url)
     n = asyncio.run(load(args.org, args.denials, args.seed))
-    print(f"demo org {args.org}: published {n} denials")
+    print(f"demo org {args.org}: {len(people['users'])} staff, published {n} denials")
+    print(f"  sign in as {people['users'][0]['email']} (practice manager) or "
+          f"{people['users'][3]['email']} (biller), password {DEMO_PASSWORD}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ to the same settings; checked here because no Docker engine or helm runs on CI."
 from pathlib import Path
 
 import yaml
+
 from common import localstack
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -261,6 +261,7 @@ class Consumer:
         with logs.bound(event_id=str(env.event_id), correlation_id=str(env.correlation_id),
                         event_type=env.event_type, org_id=env.org_id,
                         **({"task_id": str(task_id)} if task_id else {})):
+            await uow.flush()  # rows queued before this event stay, whatever happens to it
             try:
                 async with uow.session.begin_nested():
                     await handler([env], uow)

@@ -198,6 +198,31 @@ class Stack:
             if p.returncode:
                 raise RuntimeError(f"migrating {s} failed:\n{out.decode(errors='replace')[-3000:]}")
 
+    def seed_users(self, data: dict) -> None:
+        """Create orgs and staff in the gateway (python -m services.gateway seed-users)."""
+        import json
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(data, f)
+        try:
+            subprocess.run([PYTHON, "-m", "services.gateway", "seed-users", f.name],
+                           env=self.env(), cwd=ROOT, check=True, capture_output=True)
+        finally:
+            os.unlink(f.name)
+
+    def register_org(self, org: str, name: str | None = None, *, intake_url: str | None = None,
+                     timeout: float = 30) -> None:
+        """Onboard an org in the gateway and wait until intake accepts its events."""
+        self.seed_users({"orgs": [{"id": org, "name": name or org}], "users": []})
+        url = intake_url or self.procs["intake-api"].url
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.get(f"{url}/api/v1/orgs/{org}", timeout=5).status_code == 200:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"intake did not learn org {org} within {timeout}s")
+
     def add(self, service: str, role: str) -> Proc:
         env = self.env()
         prefix = service.upper()

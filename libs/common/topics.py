@@ -18,6 +18,13 @@ class Topic:
 
 
 UPSTREAM_DENIALS = Topic("upstream.denials.v1", 6, "source_id", "DenialPosted from the RCM module")
+UPSTREAM_PRIOR_AUTHS = Topic("upstream.prior_auths.v1", 3, "source_id", "PriorAuthDecided")
+UPSTREAM_RX_RENEWALS = Topic("upstream.rx_renewals.v1", 3, "source_id", "RxRenewalRequested (eRx)")
+UPSTREAM_COSIGNS = Topic("upstream.cosigns.v1", 3, "source_id", "CosignRequested (clinical)")
+UPSTREAM_REFERRALS = Topic("upstream.referrals.v1", 3, "source_id", "ReferralAuthRequested")
+UPSTREAM_FOLLOW_UPS = Topic("upstream.payer_followups.v1", 3, "source_id", "PayerFollowUpDue")
+CLAIM_STATUS = Topic("claims.status.v1", 3, "source_id", "ClaimStatusChanged (payer_comms, RCM)")
+TASK_REQUESTS = Topic("tasks.requests.v1", 3, "source_id", "TaskRequested (billing, manual)")
 TASK_EVENTS = Topic(
     "tasks.events.v1", 6, "task_id",
     "The task's whole life: TaskCreated, TaskRouted, TaskAssigned, TaskStatusChanged, ...",
@@ -31,6 +38,13 @@ DIRECTORY = Topic("directory.v1", 3, "org_id", "users, roles, skills and config 
 
 ALL: tuple[Topic, ...] = (
     UPSTREAM_DENIALS,
+    UPSTREAM_PRIOR_AUTHS,
+    UPSTREAM_RX_RENEWALS,
+    UPSTREAM_COSIGNS,
+    UPSTREAM_REFERRALS,
+    UPSTREAM_FOLLOW_UPS,
+    CLAIM_STATUS,
+    TASK_REQUESTS,
     TASK_EVENTS,
     SLA_ESCALATIONS,
     ALERT_REQUESTS,
@@ -44,6 +58,14 @@ BY_NAME = {t.name: t for t in ALL}
 # Which topic each event type travels on. The codec refuses an event type not listed here.
 EVENT_TOPICS: dict[str, Topic] = {
     "DenialPosted": UPSTREAM_DENIALS,
+    "PriorAuthDecided": UPSTREAM_PRIOR_AUTHS,
+    "RxRenewalRequested": UPSTREAM_RX_RENEWALS,
+    "CosignRequested": UPSTREAM_COSIGNS,
+    "ReferralAuthRequested": UPSTREAM_REFERRALS,
+    "PayerFollowUpDue": UPSTREAM_FOLLOW_UPS,
+    "ClaimStatusChanged": CLAIM_STATUS,
+    "TaskRequested": TASK_REQUESTS,
+    "OrgRegistered": DIRECTORY,
     "TaskCreated": TASK_EVENTS,
     "TaskRouted": TASK_EVENTS,
     "TaskStatusChanged": TASK_EVENTS,

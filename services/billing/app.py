@@ -1,12 +1,12 @@
 """billing wiring: settings and subscriptions (health server only; no public API)."""
 from pathlib import Path
 
+from pydantic_settings import SettingsConfigDict
+
 from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
-from pydantic_settings import SettingsConfigDict
-
 from services.billing import store
 
 

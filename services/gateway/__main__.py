@@ -1,5 +1,4 @@
 from common.runtime import main
-
 from services.gateway.app import SERVICE
 
 main(SERVICE)

@@ -15,7 +15,6 @@ from common.events.generated import (
 )
 from common.runtime import Context
 from common.uow import UnitOfWork
-
 from services.gateway import domain, store
 from services.gateway.auth import User
 

@@ -1,12 +1,12 @@
 """Gateway wiring: settings, subscriptions and the HTTP API."""
 from pathlib import Path
 
+from pydantic_settings import SettingsConfigDict
+
 from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
-from pydantic_settings import SettingsConfigDict
-
 from services.gateway import api, directory, handlers, store
 
 

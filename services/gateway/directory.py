@@ -15,6 +15,8 @@ import json
 import uuid
 from pathlib import Path
 
+from common.events.generated import OrgRegistered
+from common.uow import UnitOfWork
 from services.gateway import auth, domain, store
 
 USER_NAMESPACE = uuid.UUID("2b7e6a51-93c4-4f0e-8d8e-6c1f2f7d9a10")
@@ -41,8 +43,12 @@ async def seed(settings, data: dict) -> None:
     ctx = SERVICE.context(settings)
     try:
         async with ctx.sessions() as s, s.begin():
+            uow = UnitOfWork(s, producer="gateway", outbox=ctx.outbox)
             for o in data.get("orgs", []):
                 await store.ensure_org(s, o["id"], o["name"])
+                # announce it (again, harmlessly) so intake accepts the org's events
+                await uow.emit(OrgRegistered(org_id=o["id"], name=o["name"]), org_id=o["id"],
+                               key=o["id"])
             for u in data.get("users", []):
                 email = u["email"].lower()
                 await store.upsert_user(
@@ -50,5 +56,6 @@ async def seed(settings, data: dict) -> None:
                     org_id=u["org_id"], email=email, name=u["name"],
                     password_hash=auth.hash_password(u["password"]), roles=list(u["roles"]),
                     skills=list(u.get("skills", [])), active=True)
+            await uow.finish()
     finally:
         await ctx.engine.dispose()

@@ -5,10 +5,11 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from common.db import add_common_tables
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import add_common_tables
 
 metadata = sa.MetaData()
 outbox, processed_event = add_common_tables(metadata)

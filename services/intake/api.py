@@ -5,12 +5,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
-from common import events
-from common.consumer import handle_now
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from services.intake.handlers import HANDLERS
+from common import events
+from common.consumer import handle_now
+from services.intake import domain, store
+from services.intake.handlers import DEFAULTS, HANDLERS
+
+
+class PolicyIn(BaseModel):
+    """An org's policy for one task type: SLA days, priority rules tried in order
+    ({"when": {"amount_gt": 5000}, "priority": "High"}; a list under "when" means any),
+    the priority when no rule matches, and optionally when to open a task at all."""
+    model_config = ConfigDict(extra="forbid")
+    sla_days: int = Field(ge=0, le=365)
+    rules: list[dict] = Field([], max_length=100)
+    default_priority: Literal["Urgent", "High", "Routine", "Low"] = "Routine"
+    open_when: dict | list | None = None
+    deadline_margin_days: int = Field(5, ge=0, le=60)
 
 
 class IngestResult(BaseModel):
@@ -49,10 +62,42 @@ def router() -> APIRouter:
         extra = {k: v for k in ("event_id", "correlation_id", "occurred_at")
                  if (v := getattr(body, k)) is not None}
         env = events.envelope(body.payload, org_id=body.org_id, producer="intake-api", **extra)
-        fresh, task_id = await handle_now(
-            service="intake", sessions=ctx.sessions, outbox=ctx.outbox, processed=ctx.processed,
-            env=env, handler=HANDLERS[type(body.payload)])
+        try:
+            fresh, task_id = await handle_now(
+                service="intake", sessions=ctx.sessions, outbox=ctx.outbox,
+                processed=ctx.processed, env=env, handler=HANDLERS[type(body.payload)])
+        except domain.Invalid as exc:
+            raise HTTPException(422, str(exc)) from None
         return IngestResult(event_id=env.event_id, event_type=env.event_type,
                             duplicate=not fresh or task_id is None, task_id=task_id)
+
+    @r.get("/orgs/{org_id}", summary="Whether intake knows an org (it accepts its events)")
+    async def org(org_id: str, request: Request) -> dict:
+        async with request.app.state.ctx.sessions() as s:
+            if not await store.known_orgs(s, {org_id}):
+                raise HTTPException(404, f"unknown org '{org_id}'")
+        return {"org_id": org_id, "known": True}
+
+    @r.get("/orgs/{org_id}/policies", summary="An org's task policies (its own, else defaults)")
+    async def policies(org_id: str, request: Request) -> dict:
+        async with request.app.state.ctx.sessions() as s:
+            own = (await store.policies_for(s, {org_id}))[org_id]
+        return {t: {**DEFAULTS[t], **own.get(t, {}), "own": t in own} for t in DEFAULTS}
+
+    @r.put("/orgs/{org_id}/policies/{task_type}",
+           summary="Change an org's priorities and deadlines for a task type (no deploy)")
+    async def put_policy(org_id: str, task_type: str, body: PolicyIn, request: Request) -> dict:
+        if task_type not in domain.TASK_TYPES:
+            raise HTTPException(404, f"task type '{task_type}' is not one of "
+                                     f"{', '.join(domain.TASK_TYPES)}")
+        try:
+            domain.check_rules(body.rules)
+        except domain.Invalid as exc:
+            raise HTTPException(422, str(exc)) from None
+        async with request.app.state.ctx.sessions() as s, s.begin():
+            if not await store.known_orgs(s, {org_id}):
+                raise HTTPException(404, f"unknown org '{org_id}'")
+            version = await store.set_policy(s, org_id, task_type, body.model_dump())
+        return {"org_id": org_id, "task_type": task_type, "version": version}
 
     return r

@@ -1,12 +1,12 @@
 """Intake wiring: settings, subscriptions and the HTTP API."""
 from pathlib import Path
 
+from pydantic_settings import SettingsConfigDict
+
 from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
-from pydantic_settings import SettingsConfigDict
-
 from services.intake import api, handlers, store
 
 
@@ -22,6 +22,12 @@ SERVICE = ServiceSpec(
     settings_cls=IntakeSettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    subscriptions=[subscribe(topics.UPSTREAM_DENIALS, handlers.HANDLERS)],
+    subscriptions=[
+        *(subscribe(t, {m: h for m, h in handlers.HANDLERS.items()
+                        if topics.EVENT_TOPICS[m.__name__] == t})
+          for t in sorted({topics.EVENT_TOPICS[m.__name__] for m in handlers.HANDLERS},
+                          key=lambda t: t.name)),
+        subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS),
+    ],
     router=api.router,
 )

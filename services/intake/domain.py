@@ -1,41 +1,138 @@
-"""How a source event becomes a task: type, priority, deadline, title. Plain rules, no I/O."""
+"""How a source event becomes a task. Each source kind yields *facts* (code: every schema
+differs); what the facts mean, priority, deadline and whether to open a task at all, is
+*policy*: data an org can change without a deploy (DEFAULT_POLICIES, overridden per org in
+the task_policy table). No I/O here."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from common.events.generated import DenialPosted, TaskCreated
+from pydantic import BaseModel
+
+from common.events.generated import (
+    ClaimStatusChanged,
+    CosignRequested,
+    DenialPosted,
+    PayerFollowUpDue,
+    PriorAuthDecided,
+    ReferralAuthRequested,
+    RxRenewalRequested,
+    TaskCreated,
+    TaskRequested,
+)
 
 TASK_NAMESPACE = uuid.UUID("6f1c2d4e-8a57-4c1b-9b4e-2f0d7f3e5a11")
-
 PRIORITIES = ("Urgent", "High", "Routine", "Low")
+TASK_TYPES = ("Denial", "Prior Auth", "RxRenewal", "Co-sign", "Referral", "Follow-up",
+              "Claim Status", "Care Coordination")
+
+
+class Invalid(ValueError):
+    """The event is well-formed but cannot become a task; the message says why."""
 
 
 @dataclass(frozen=True)
-class PriorityRules:
-    """Follow-up priority matrix (AR follow-up design): value and age first, then deadlines."""
+class Policy:
+    """What an org wants for one task type. Rules are tried in order; the first whose
+    conditions all hold gives the priority (a rule's ``when`` may be a list: any of them)."""
 
-    high_amount: Decimal = Decimal("10000")
-    high_age_days: int = 120
-    routine_amount: Decimal = Decimal("5000")
-    routine_age_days: int = 60
-    urgent_deadline_days: int = 7  # timely-filing/appeal limit this close: drop everything
-    high_deadline_days: int = 30
-
-
-@dataclass(frozen=True)
-class IntakePolicy:
-    """An org's mapping parameters; defaults until the org sets its own."""
-
-    sla_days: dict[str, int] = field(default_factory=lambda: {"Denial": 30})
-    default_sla_days: int = 30
-    deadline_margin_days: int = 5  # finish this long before a payer's filing limit
-    priority: PriorityRules = PriorityRules()
+    sla_days: int = 30
+    rules: list[dict] = field(default_factory=list)
+    default_priority: str = "Routine"
+    open_when: Any = None  # conditions to open a task at all (None: always)
+    deadline_margin_days: int = 5  # finish this long before a payer's limit
 
 
-DEFAULT_POLICY = IntakePolicy()
+# The owner's follow-up priority matrix (value and age) plus deadline urgency.
+_MONEY_RULES = [
+    {"when": {"days_to_limit_le": 7}, "priority": "Urgent"},
+    {"when": [{"amount_gt": 10000}, {"age_days_gt": 120}, {"days_to_limit_le": 30}],
+     "priority": "High"},
+    {"when": [{"amount_gt": 5000}, {"age_days_gt": 60}], "priority": "Routine"},
+]
+DEFAULT_POLICIES: dict[str, Policy] = {
+    "Denial": Policy(30, _MONEY_RULES, "Low"),
+    "Follow-up": Policy(14, _MONEY_RULES, "Low"),
+    "Prior Auth": Policy(3, [
+        {"when": {"days_to_limit_le": 5}, "priority": "Urgent"},
+        {"when": {"decision_in": ["denied", "partially_approved"]}, "priority": "High"},
+        {"when": {"decision_eq": "pended"}, "priority": "Routine"}], "Low"),
+    "RxRenewal": Policy(2, [
+        {"when": {"days_supply_left_le": 2}, "priority": "Urgent"},
+        {"when": {"controlled_eq": True}, "priority": "High"}], "Routine"),
+    "Co-sign": Policy(7, [
+        {"when": {"document_type_in": ["order", "telephone_order"]}, "priority": "High"}],
+        "Routine"),
+    "Referral": Policy(5, [
+        {"when": {"urgency_in": ["stat", "urgent"]}, "priority": "Urgent"},
+        {"when": {"days_to_limit_le": 7}, "priority": "High"}], "Routine"),
+    "Claim Status": Policy(14, [
+        {"when": {"status_in": ["denied", "rejected"]}, "priority": "High"},
+        {"when": {"amount_gt": 5000}, "priority": "High"}], "Routine",
+        open_when=[{"status_in": ["denied", "rejected"]}, {"days_in_status_ge": 30}]),
+    "Care Coordination": Policy(30, [], "Routine"),
+}
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b, "eq": lambda a, b: a == b, "in": lambda a, b: a in b,
+}
+
+
+def check_rules(rules: list[dict]) -> None:
+    """Refuse a policy an org wrote wrong, naming the rule and the problem."""
+    for i, rule in enumerate(rules, 1):
+        if rule.get("priority") not in PRIORITIES:
+            raise Invalid(f"rule {i}: priority must be one of {', '.join(PRIORITIES)}")
+        for cond in _alternatives(rule.get("when", {})):
+            for key in cond:
+                fact, _, op = key.rpartition("_")
+                if not fact or op not in _OPS:
+                    raise Invalid(f"rule {i}: '{key}' is not <fact>_<op> with op one of "
+                                  f"{', '.join(_OPS)}")
+
+
+def _alternatives(when) -> list[dict]:
+    return when if isinstance(when, list) else [when]
+
+
+def holds(when, facts: dict) -> bool:
+    """Any alternative whose conditions all hold (a missing fact never holds)."""
+    for cond in _alternatives(when):
+        ok = True
+        for key, expected in cond.items():
+            fact, _, op = key.rpartition("_")
+            value = facts.get(fact)
+            if value is None or not _OPS[op](value, expected):
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+def priority_for(facts: dict, policy: Policy) -> str:
+    for rule in policy.rules:
+        if holds(rule.get("when", {}), facts):
+            return rule["priority"]
+    return policy.default_priority
+
+
+def end_of_day(d: date) -> datetime:
+    return datetime.combine(d, time(23, 59, 59), tzinfo=UTC)
+
+
+def due_at(*, received_at: datetime, policy: Policy, limit: date | None,
+           explicit: datetime | None = None) -> datetime:
+    """The SLA deadline: explicit if the source set one, else received + SLA days; pulled in
+    before a payer's limit; never in the past."""
+    due = explicit or received_at + timedelta(days=policy.sla_days)
+    if limit is not None:
+        due = min(due, end_of_day(limit - timedelta(days=policy.deadline_margin_days)))
+    return max(due, received_at)
 
 
 def task_id_for(org_id: str, source_kind: str, source_id: str) -> uuid.UUID:
@@ -43,63 +140,137 @@ def task_id_for(org_id: str, source_kind: str, source_id: str) -> uuid.UUID:
     return uuid.uuid5(TASK_NAMESPACE, f"{org_id}/{source_kind}/{source_id}")
 
 
-def end_of_day(d: date) -> datetime:
-    return datetime.combine(d, time(23, 59, 59), tzinfo=UTC)
-
-
-def priority_for(*, amount: Decimal | None, age_days: int, days_to_limit: int | None,
-                 rules: PriorityRules) -> str:
-    if days_to_limit is not None and days_to_limit <= rules.urgent_deadline_days:
-        return "Urgent"
-    if (amount is not None and amount > rules.high_amount) or age_days > rules.high_age_days \
-            or (days_to_limit is not None and days_to_limit <= rules.high_deadline_days):
-        return "High"
-    if (amount is not None and amount > rules.routine_amount) or age_days > rules.routine_age_days:
-        return "Routine"
-    return "Low"
-
-
-def due_at(*, received_at: datetime, task_type: str, limit: date | None,
-           policy: IntakePolicy) -> datetime:
-    """SLA deadline: received + the type's SLA days, pulled in before a payer's limit."""
-    due = received_at + timedelta(days=policy.sla_days.get(task_type, policy.default_sla_days))
-    if limit is not None:
-        before_limit = end_of_day(limit - timedelta(days=policy.deadline_margin_days))
-        due = max(min(due, before_limit), received_at)
-    return due
-
-
 def money(amount: Decimal) -> str:
     return f"${amount:,.2f}"
 
 
-def denial_task(org_id: str, p: DenialPosted, *, received_at: datetime,
-                policy: IntakePolicy = DEFAULT_POLICY) -> TaskCreated:
-    """A Denial task for a posted denial."""
-    today = received_at.date()
-    limit = p.timely_filing_deadline
-    codes = ", ".join(p.carc_codes) or "no reason code"
+def _required(p: BaseModel, *names: str) -> None:
+    for n in names:
+        v = getattr(p, n)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise Invalid(f"{n}: must not be empty")
+    amount = getattr(p, "amount", None)
+    if amount is not None and amount < 0:
+        raise Invalid(f"amount: must not be negative (got {amount})")
+
+
+@dataclass
+class Facts:
+    task_type: str
+    title: str
+    values: dict  # what the rules see
+    limit: date | None = None
+    description: str | None = None
+    explicit_due: datetime | None = None
+    explicit_priority: str | None = None
+    details: dict = field(default_factory=dict)
+    codes: tuple[list, list, list] = ([], [], [])  # reason, cpt, icd
+
+
+def facts_of(p: BaseModel, today: date) -> Facts:
+    """What a source event says, in the terms the rules use."""
+    if isinstance(p, DenialPosted):
+        _required(p, "source_id", "claim_id", "payer_id", "patient_id")
+        codes = ", ".join(p.carc_codes) or "no reason code"
+        return Facts("Denial", f"Denial {codes} · {p.payer_name} · {money(p.amount)}",
+                     {"amount": p.amount, "age_days": (today - p.service_date).days},
+                     p.timely_filing_deadline,
+                     f"Claim {p.claim_id} denied on {p.denied_on.isoformat()}",
+                     details={"claim_id": p.claim_id, "service_date": p.service_date.isoformat()},
+                     codes=(list(p.carc_codes) + list(p.rarc_codes), list(p.cpt_codes),
+                            list(p.icd_codes)))
+    if isinstance(p, PriorAuthDecided):
+        _required(p, "source_id", "auth_request_id", "payer_id", "patient_id")
+        return Facts("Prior Auth", f"Prior auth {p.decision.replace('_', ' ')} · "
+                     f"{p.service_description} · {p.payer_name}",
+                     {"decision": p.decision}, p.appeal_deadline, p.denial_reason,
+                     details={"auth_request_id": p.auth_request_id, "decision": p.decision},
+                     codes=([], list(p.cpt_codes), list(p.icd_codes)))
+    if isinstance(p, RxRenewalRequested):
+        _required(p, "source_id", "drug_name", "patient_id")
+        return Facts("RxRenewal", f"Rx renewal · {p.drug_name} · {p.pharmacy_name}",
+                     {"controlled": p.controlled_substance_schedule is not None,
+                      "days_supply_left": p.days_supply_left},
+                     details={"drug_name": p.drug_name, "pharmacy": p.pharmacy_name,
+                              **({"schedule": p.controlled_substance_schedule}
+                                 if p.controlled_substance_schedule else {}),
+                              **({"prescriber_id": p.prescriber_id} if p.prescriber_id else {})})
+    if isinstance(p, CosignRequested):
+        _required(p, "source_id", "supervising_physician_id", "patient_id")
+        kind = p.document_type.replace("_", " ")
+        when = f" ({p.encounter_date.isoformat()})" if p.encounter_date else ""
+        return Facts("Co-sign", f"Co-sign {kind}{when}", {"document_type": p.document_type},
+                     details={"document_type": p.document_type, "author_id": p.author_id,
+                              "supervising_physician_id": p.supervising_physician_id})
+    if isinstance(p, ReferralAuthRequested):
+        _required(p, "source_id", "referral_id", "payer_id", "patient_id")
+        return Facts("Referral", f"Referral auth · {p.specialty} · {p.referred_to}",
+                     {"urgency": p.urgency}, p.needed_by,
+                     details={"referral_id": p.referral_id, "specialty": p.specialty,
+                              "referred_to": p.referred_to}, codes=([], [], list(p.icd_codes)))
+    if isinstance(p, PayerFollowUpDue):
+        _required(p, "source_id", "claim_id", "payer_id", "patient_id")
+        return Facts("Follow-up", f"Follow up · claim {p.claim_id} · {p.payer_name} · "
+                     f"{money(p.amount)}",
+                     {"amount": p.amount, "age_days": (today - p.submitted_on).days,
+                      "attempt": p.attempt}, p.timely_filing_deadline,
+                     f"Attempt {p.attempt}; submitted {p.submitted_on.isoformat()}",
+                     explicit_due=end_of_day(p.follow_up_on),
+                     details={"claim_id": p.claim_id, "attempt": str(p.attempt)})
+    if isinstance(p, ClaimStatusChanged):
+        _required(p, "source_id", "claim_id", "payer_id", "patient_id")
+        return Facts("Claim Status", f"Claim {p.claim_id} {p.status} · {p.payer_name}",
+                     {"status": p.status, "days_in_status": p.days_in_status,
+                      "amount": p.amount},
+                     description=f"{p.status} for {p.days_in_status} days"
+                     + (f" ({p.status_code})" if p.status_code else ""),
+                     details={"claim_id": p.claim_id, "claim_status": p.status,
+                              **({"status_code": p.status_code} if p.status_code else {})})
+    if isinstance(p, TaskRequested):
+        _required(p, "source_id", "title")
+        if p.task_type not in TASK_TYPES:
+            raise Invalid(f"task_type: '{p.task_type}' is not one of {', '.join(TASK_TYPES)}")
+        if p.priority is not None and p.priority not in PRIORITIES:
+            raise Invalid(f"priority: '{p.priority}' is not one of {', '.join(PRIORITIES)}")
+        return Facts(p.task_type, p.title, {}, description=p.description,
+                     explicit_due=p.due_at, explicit_priority=p.priority,
+                     details={**p.details, **({"assignee_id": p.assignee_id}
+                                              if p.assignee_id else {})})
+    raise Invalid(f"{type(p).__name__} is not a source event intake maps")
+
+
+def task_for(org_id: str, p: BaseModel, *, received_at: datetime,
+             policies: dict[str, Policy]) -> TaskCreated | None:
+    """The task a source event opens under the org's policies, or None if it opens none."""
+    f = facts_of(p, received_at.date())
+    policy = policies.get(f.task_type) or DEFAULT_POLICIES[f.task_type]
+    values = dict(f.values)
+    if f.limit is not None:
+        values["days_to_limit"] = (f.limit - received_at.date()).days
+    if policy.open_when is not None and not holds(policy.open_when, values):
+        return None
+    kind = type(p).__name__
+    reason, cpt, icd = f.codes
     return TaskCreated(
-        task_id=task_id_for(org_id, "DenialPosted", p.source_id),
-        task_type="Denial",
-        priority=priority_for(
-            amount=p.amount, age_days=(today - p.service_date).days,
-            days_to_limit=(limit - today).days if limit else None, rules=policy.priority),
-        title=f"Denial {codes} · {p.payer_name} · {money(p.amount)}",
-        description=f"Claim {p.claim_id} denied on {p.denied_on.isoformat()}",
-        due_at=due_at(received_at=received_at, task_type="Denial", limit=limit, policy=policy),
-        patient_id=p.patient_id,
-        patient_name=p.patient_name,
-        payer_id=p.payer_id,
-        payer_name=p.payer_name,
-        payer_class=p.payer_class,
-        amount=p.amount,
-        reason_codes=list(p.carc_codes) + list(p.rarc_codes),
-        cpt_codes=list(p.cpt_codes),
-        icd_codes=list(p.icd_codes),
-        source_kind="DenialPosted",
-        source_id=p.source_id,
-        source_module=p.source_module,
-        details={"claim_id": p.claim_id, "service_date": p.service_date.isoformat(),
-                 **({"timely_filing_deadline": limit.isoformat()} if limit else {})},
+        task_id=task_id_for(org_id, kind, p.source_id),
+        task_type=f.task_type,
+        priority=f.explicit_priority or priority_for(values, policy),
+        title=f.title,
+        description=f.description,
+        due_at=due_at(received_at=received_at, policy=policy, limit=f.limit,
+                      explicit=f.explicit_due),
+        patient_id=getattr(p, "patient_id", None),
+        patient_name=getattr(p, "patient_name", None),
+        payer_id=getattr(p, "payer_id", None),
+        payer_name=getattr(p, "payer_name", None),
+        payer_class=getattr(p, "payer_class", None),
+        amount=getattr(p, "amount", None),
+        reason_codes=reason, cpt_codes=cpt, icd_codes=icd,
+        source_kind=kind, source_id=p.source_id, source_module=p.source_module,
+        details={k: str(v) for k, v in {
+            **f.details, **({"limit": f.limit.isoformat()} if f.limit else {})}.items()},
     )
+
+
+SOURCE_MODELS = (DenialPosted, PriorAuthDecided, RxRenewalRequested, CosignRequested,
+                 ReferralAuthRequested, PayerFollowUpDue, ClaimStatusChanged, TaskRequested)

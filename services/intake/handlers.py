@@ -1,33 +1,56 @@
-"""Intake's handlers: each source event becomes exactly one task."""
+"""Intake's handlers: each source event becomes exactly one task (or, by policy, none)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
 from common.events import Envelope
-from common.events.generated import DenialPosted
+from common.events.generated import OrgRegistered
 from common.uow import UnitOfWork
-
 from services.intake import domain, store
 
 
-async def denial_posted(batch: list[Envelope[DenialPosted]], uow: UnitOfWork
-                        ) -> list[uuid.UUID | None]:
-    """Open a Denial task for each posted denial; a replayed denial changes nothing.
-    Returns each event's new task id, or None for a replay."""
-    tasks = [domain.denial_task(e.org_id, e.payload, received_at=e.occurred_at) for e in batch]
+def policy_of(stored: dict) -> domain.Policy:
+    return domain.Policy(**stored)
+
+
+async def source_event(batch: list[Envelope], uow: UnitOfWork) -> list[uuid.UUID | None]:
+    """Open the task each source event calls for; a replayed source changes nothing.
+    Returns each event's new task id, or None (a replay, or no task by policy)."""
+    orgs = {e.org_id for e in batch}
+    known = await store.known_orgs(uow.session, orgs)
+    stored = await store.policies_for(uow.session, known)
+    tasks = []
+    for e in batch:
+        if e.org_id not in known:
+            raise domain.Invalid(f"org_id: unknown org '{e.org_id}' (orgs are onboarded in "
+                                 "the gateway before they send events)")
+        policies = {t: policy_of(p) for t, p in stored[e.org_id].items()}
+        tasks.append(domain.task_for(e.org_id, e.payload, received_at=e.occurred_at,
+                                     policies=policies))
     fresh = await store.record_sources(uow.session, [
-        {"org_id": e.org_id, "source_kind": "DenialPosted", "source_id": e.payload.source_id,
-         "event_id": e.event_id, "task_id": t.task_id} for e, t in zip(batch, tasks, strict=False)])
+        {"org_id": e.org_id, "source_kind": e.event_type, "source_id": e.payload.source_id,
+         "event_id": e.event_id, "task_id": t.task_id if t else None}
+        for e, t in zip(batch, tasks, strict=True)])
     out: list[uuid.UUID | None] = []
-    for e, t in zip(batch, tasks, strict=False):
-        key = (e.org_id, "DenialPosted", e.payload.source_id)
-        if key in fresh:
+    for e, t in zip(batch, tasks, strict=True):
+        key = (e.org_id, e.event_type, e.payload.source_id)
+        if t is not None and key in fresh:
             fresh.discard(key)
             await uow.emit(t, cause=e, key=str(t.task_id))
             out.append(t.task_id)
         else:
+            fresh.discard(key)
             out.append(None)
     return out
 
 
-HANDLERS = {DenialPosted: denial_posted}
+async def org_registered(batch: list[Envelope[OrgRegistered]], uow: UnitOfWork) -> None:
+    """Learn the orgs the gateway onboards."""
+    await store.register_orgs(uow.session, [{"org_id": e.payload.org_id, "name": e.payload.name}
+                                            for e in batch])
+
+
+HANDLERS = {model: source_event for model in domain.SOURCE_MODELS}
+DIRECTORY_HANDLERS = {OrgRegistered: org_registered}
+DEFAULTS = {t: asdict(p) for t, p in domain.DEFAULT_POLICIES.items()}

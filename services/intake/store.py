@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from common.db import add_common_tables
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import add_common_tables
 
 metadata = sa.MetaData()
 outbox, processed_event = add_common_tables(metadata)
@@ -16,10 +17,61 @@ source_event = sa.Table(
     sa.Column("source_kind", sa.Text, primary_key=True),
     sa.Column("source_id", sa.Text, primary_key=True),
     sa.Column("event_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("task_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("task_id", UUID(as_uuid=True)),  # null: the event opened no task
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
 )
+
+
+known_org = sa.Table(
+    "known_org", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+task_policy = sa.Table(
+    "task_policy", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("task_type", sa.Text, primary_key=True),
+    sa.Column("policy", JSONB, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+
+
+async def register_orgs(session: AsyncSession, orgs: list[dict]) -> None:
+    """Remember orgs the gateway onboarded ({org_id, name})."""
+    if orgs:
+        stmt = pg_insert(known_org)
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=[known_org.c.org_id], set_={"name": stmt.excluded.name}), orgs)
+
+
+async def known_orgs(session: AsyncSession, org_ids: set[str]) -> set[str]:
+    """Which of these orgs intake knows."""
+    got = await session.execute(sa.select(known_org.c.org_id)
+                                .where(known_org.c.org_id.in_(org_ids)))
+    return set(got.scalars())
+
+
+async def policies_for(session: AsyncSession, org_ids: set[str]) -> dict[str, dict[str, dict]]:
+    """Each org's own task policies (by task type), as stored."""
+    out: dict[str, dict[str, dict]] = {o: {} for o in org_ids}
+    got = await session.execute(sa.select(task_policy).where(task_policy.c.org_id.in_(org_ids)))
+    for row in got:
+        out[row.org_id][row.task_type] = row.policy
+    return out
+
+
+async def set_policy(session: AsyncSession, org_id: str, task_type: str, policy: dict) -> int:
+    """Store an org's policy for a task type; return its new version."""
+    stmt = pg_insert(task_policy).values(org_id=org_id, task_type=task_type, policy=policy)
+    return (await session.execute(stmt.on_conflict_do_update(
+        index_elements=[task_policy.c.org_id, task_policy.c.task_type],
+        set_={"policy": policy, "version": task_policy.c.version + 1,
+              "updated_at": sa.func.now()}).returning(task_policy.c.version))).scalar_one()
 
 
 SourceKey = tuple[str, str, str]  # org_id, source_kind, source_id

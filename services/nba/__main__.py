@@ -1,5 +1,4 @@
 from common.runtime import main
-
 from services.nba.app import SERVICE
 
 main(SERVICE)

@@ -1,5 +1,4 @@
 from common.runtime import main
-
 from services.payer_comms.app import SERVICE
 
 main(SERVICE)

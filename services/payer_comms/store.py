@@ -1,5 +1,6 @@
 """payer_comms's tables. For now only the outbox and the processed-event ledger."""
 import sqlalchemy as sa
+
 from common.db import add_common_tables
 
 metadata = sa.MetaData()

@@ -1,12 +1,12 @@
 """Routing wiring: settings and subscriptions (no HTTP API beyond health)."""
 from pathlib import Path
 
+from pydantic_settings import SettingsConfigDict
+
 from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
-from pydantic_settings import SettingsConfigDict
-
 from services.routing import handlers, store
 
 

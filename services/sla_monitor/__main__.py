@@ -1,5 +1,4 @@
 from common.runtime import main
-
 from services.sla_monitor.app import SERVICE
 
 main(SERVICE)

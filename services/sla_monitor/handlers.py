@@ -4,7 +4,6 @@ from __future__ import annotations
 from common.events import Envelope
 from common.events.generated import TaskCreated
 from common.uow import UnitOfWork
-
 from services.sla_monitor import store
 
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from common.db import add_common_tables
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.db import add_common_tables
 
 metadata = sa.MetaData()
 outbox, processed_event = add_common_tables(metadata)

@@ -8,8 +8,12 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+
 from common import events, kafka, localstack, topics
 from common.settings import CommonSettings
+
+STACK: list[localstack.Stack] = []
+_registered: set[str] = set()
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +22,16 @@ def stack(broker, db_prefix, tmp_path_factory):
                          extra_env={"LOG_LEVEL": "INFO"})
     s.init()
     s.up()
+    STACK.append(s)
     yield s
     s.down()
+
+
+def register(org: str) -> None:
+    """Onboard an org once (gateway → OrgRegistered → intake)."""
+    if org not in _registered:
+        STACK[0].register_org(org)
+        _registered.add(org)
 
 
 @pytest.fixture
@@ -30,13 +42,15 @@ async def producer(stack):
     await p.stop()
 
 
-async def publish(producer, payloads, org: str, *, topic=topics.UPSTREAM_DENIALS,
+async def publish(producer, payloads, org: str, *, topic=None,
                   rate: float | None = None) -> list:
     """Publish payloads as an upstream module would; optionally at a steady rate."""
+    await asyncio.to_thread(register, org)
     envs = []
     for i, p in enumerate(payloads):
         env = events.envelope(p, org_id=org, producer="test-rcm")
-        await producer.send(topic.name, events.encode(env), key=p.source_id.encode(),
+        name = (topic or topics.EVENT_TOPICS[type(p).__name__]).name
+        await producer.send(name, events.encode(env), key=p.source_id.encode(),
                             headers=env.headers)
         envs.append(env)
         if rate and i % 10 == 9:
@@ -57,13 +71,38 @@ async def eventually(check: Callable[[], Awaitable], timeout: float = 30, every:
     raise AssertionError(f"not true after {timeout}s; last value: {last!r}")
 
 
-async def all_tasks(gateway_url: str, org: str) -> list[dict]:
-    """Every task of an org, paged through the gateway's queue API."""
+PASSWORD = "integration-password"
+_tokens: dict[str, dict] = {}
+
+
+def auth(stack, org: str, role: str = "practice_manager") -> dict:
+    """Authorization headers of a user of ``org`` (created in the gateway on first use)."""
+    key = f"{org}/{role}"
+    if key not in _tokens:
+        email = f"{role}@{org}.test"
+        stack.seed_users({"orgs": [{"id": org, "name": org}],
+                          "users": [{"org_id": org, "email": email, "name": role,
+                                     "password": PASSWORD, "roles": [role]}]})
+        r = httpx.post(f"{stack['gateway-api'].url}/api/v1/auth/token",
+                       json={"email": email, "password": PASSWORD}, timeout=10)
+        r.raise_for_status()
+        _tokens[key] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return _tokens[key]
+
+
+async def all_tasks(stack, org: str) -> list[dict]:
+    """Every task of an org, paged through the gateway's queue API (all statuses)."""
+    from services.gateway.domain import STATUSES
+
+    headers = await asyncio.to_thread(auth, stack, org)
     out, cursor = [], None
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as c:
+    async with httpx.AsyncClient(base_url=stack["gateway-api"].url, timeout=10,
+                                 headers=headers) as c:
         while True:
-            params = {"org_id": org, "limit": 200, **({"cursor": cursor} if cursor else {})}
-            page = (await c.get("/api/v1/queue", params=params)).json()
+            params = {"limit": 200, "status": list(STATUSES), **({"cursor": cursor} if cursor else {})}
+            r = await c.get("/api/v1/queue", params=params)
+            r.raise_for_status()
+            page = r.json()
             out += page["items"]
             if not (cursor := page["next_cursor"]):
                 return out

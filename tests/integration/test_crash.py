@@ -7,8 +7,8 @@ import signal
 import uuid
 
 import pytest
-from common.tests.test_events import denial
 
+from common.tests.test_events import denial
 from tests.integration.conftest import all_tasks, eventually, publish
 
 pytestmark = pytest.mark.integration
@@ -28,12 +28,12 @@ async def crash_while_streaming(stack, producer, victim: str) -> list[dict]:
     await asyncio.to_thread(proc.wait_ready, 60)
 
     async def settled():
-        tasks = await all_tasks(stack["gateway-api"].url, org)
+        tasks = await all_tasks(stack, org)
         return tasks if len(tasks) >= N and all(t["queue"] for t in tasks) else None
 
     await eventually(settled, timeout=120, every=0.5)
     await asyncio.sleep(2)  # anything doubled would show up by now
-    return await all_tasks(stack["gateway-api"].url, org)
+    return await all_tasks(stack, org)
 
 
 @pytest.mark.parametrize("victim", ["intake-worker", "gateway-worker"])

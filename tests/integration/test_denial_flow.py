@@ -7,11 +7,11 @@ import uuid
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from common import localstack, topics
+
+from common import events, localstack, topics
 from common.settings import CommonSettings
 from common.tests.test_events import denial
-
-from tests.integration.conftest import all_tasks, eventually, publish
+from tests.integration.conftest import all_tasks, auth, eventually, publish, register
 
 pytestmark = pytest.mark.integration
 
@@ -35,17 +35,18 @@ async def test_a_published_denial_becomes_a_routed_task_in_the_queue(stack, prod
     o = org()
     [env] = await publish(producer, [denial(source_id="D-flow-1")], o)
     gw = stack["gateway-api"].url
+    headers = auth(stack, o)
 
     async def routed():
-        tasks = await all_tasks(gw, o)
+        tasks = await all_tasks(stack, o)
         return tasks if tasks and tasks[0]["queue"] else None
 
     [task] = await eventually(routed, timeout=20)
     assert task["task_type"] == "Denial" and task["status"] == "requested"
     assert task["queue"] == "default" and task["owner_id"] is None
     assert task["source_id"] == "D-flow-1" and task["title"].startswith("Denial CO-197")
-    async with httpx.AsyncClient(base_url=gw) as c:
-        detail = (await c.get(f"/api/v1/tasks/{task['id']}", params={"org_id": o})).json()
+    async with httpx.AsyncClient(base_url=gw, headers=headers) as c:
+        detail = (await c.get(f"/api/v1/tasks/{task['id']}")).json()
     assert [h["action"] for h in detail["history"]] == ["created", "routed"]
     assert detail["history"][1]["actor"] == "routing"
 
@@ -54,6 +55,8 @@ async def test_a_posted_denial_shows_in_the_queue_within_two_seconds(stack):
     o = org()
     body = {"event_type": "DenialPosted", "org_id": o,
             "payload": denial(source_id="D-post-1").model_dump(mode="json")}
+    headers = auth(stack, o)
+    register(o)
     async with httpx.AsyncClient(timeout=5) as c:
         t0 = time.monotonic()
         r = await c.post(f"{stack['intake-api'].url}/api/v1/events", json=body)
@@ -62,7 +65,7 @@ async def test_a_posted_denial_shows_in_the_queue_within_two_seconds(stack):
 
         async def visible():
             got = (await c.get(f"{stack['gateway-api'].url}/api/v1/tasks",
-                               params={"org_id": o, "id": task_id})).json()
+                               params={"id": task_id}, headers=headers)).json()
             return got
 
         await eventually(visible, timeout=2, every=0.02)
@@ -83,12 +86,17 @@ async def test_the_same_denial_delivered_twice_gives_one_task(stack, producer):
 
 
 async def _routed(stack, o, n):
-    tasks = await all_tasks(stack["gateway-api"].url, o)
+    tasks = await all_tasks(stack, o)
     return tasks if len(tasks) == n and all(t["queue"] for t in tasks) else None
 
 
 async def test_a_malformed_denial_goes_to_the_dead_letter_topic_and_the_flow_goes_on(stack, producer):
     o = org()
+    # an org nobody onboarded: its (well-formed) denial is refused with a reason too
+    stranger = events.envelope(denial(source_id="D-stranger"), org_id="org-unknown-x",
+                               producer="test")
+    await producer.send_and_wait(topics.UPSTREAM_DENIALS.name, events.encode(stranger),
+                                 key=b"D-stranger", headers=stranger.headers)
     marker = uuid.uuid4().hex.encode()
     await producer.send_and_wait(topics.UPSTREAM_DENIALS.name, b'{"claim": "not avro"} ' + marker,
                                  key=b"bad-1", headers=[("event_type", b"DenialPosted")])
@@ -110,6 +118,19 @@ async def test_a_malformed_denial_goes_to_the_dead_letter_topic_and_the_flow_goe
         await consumer.stop()
     headers = {k: v.decode() for k, v in msg.headers}
     assert headers["dlq.reason"].startswith("not Avro single-object encoding")
+    consumer = AIOKafkaConsumer(topics.UPSTREAM_DENIALS.dlq, group_id=None,
+                                auto_offset_reset="earliest", **CommonSettings().kafka_common())
+    await consumer.start()
+    try:
+        async def refused():
+            for msgs in (await consumer.getmany(timeout_ms=500)).values():
+                for m in msgs:
+                    if dict(m.headers).get("event_id") == str(stranger.event_id).encode():
+                        return m
+        why = dict((await eventually(refused, timeout=20)).headers)["dlq.reason"].decode()
+    finally:
+        await consumer.stop()
+    assert "unknown org 'org-unknown-x'" in why
     assert headers["dlq.consumer"] == "intake" and headers["dlq.stage"] == "decode"
     assert headers["dlq.topic"] == topics.UPSTREAM_DENIALS.name
     assert headers["event_type"] == "DenialPosted"  # original headers kept

@@ -7,6 +7,18 @@ import uuid
 
 
 
+class OrgRegistered(pydantic.BaseModel):
+    """
+    The gateway onboarded an org (or renamed it). Services that validate org ids learn them from this. Keyed by org_id.
+    """
+    org_id: str
+    name: str
+
+    
+    class Meta:
+        namespace = "wq.directory"
+
+
 class TaskAssigned(pydantic.BaseModel):
     """
     A task got a new owner, or none (unassigned). Keyed by task_id.
@@ -122,6 +134,48 @@ class TaskTimeLogged(pydantic.BaseModel):
         namespace = "wq.tasks"
 
 
+class ClaimStatusChanged(pydantic.BaseModel):
+    """
+    A claim's adjudication status changed (X12 277 or a payer API); intake opens a task when it is denied or stuck.
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    patient_id: str
+    payer_id: str
+    payer_name: str
+    payer_class: str = pydantic.Field(description="commercial, medicare, medicaid, workers_comp, tricare, self_pay or other")
+    claim_id: str
+    status: str = pydantic.Field(description="accepted, pending, denied, paid, rejected ...")
+    patient_name: typing.Optional[str] = None
+    status_code: typing.Optional[str] = pydantic.Field(description="X12 claim status category and code, e.g. A7:21", default=None)
+    amount: typing.Optional[types.condecimal(max_digits=12, decimal_places=2)] = None
+    days_in_status: types.Int32 = 0
+    source_module: str = "RCM"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'payer_id', 'payer_name', 'payer_class', 'claim_id', 'status', 'status_code', 'amount', 'days_in_status', 'source_module']
+
+
+class CosignRequested(pydantic.BaseModel):
+    """
+    A note or order needs a supervising physician's co-signature.
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    patient_id: str
+    document_type: str = pydantic.Field(description="progress_note, order, telephone_order, procedure_note ...")
+    author_id: str
+    supervising_physician_id: str
+    patient_name: typing.Optional[str] = None
+    encounter_date: typing.Optional[datetime.date] = None
+    source_module: str = "Clinical"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'document_type', 'author_id', 'supervising_physician_id', 'encounter_date', 'source_module']
+
+
 class DenialPosted(pydantic.BaseModel):
     """
     A payer denied (all or part of) a claim; posted by the RCM module from an 835 remittance.
@@ -147,3 +201,121 @@ class DenialPosted(pydantic.BaseModel):
     class Meta:
         namespace = "wq.upstream"
         field_order = ['source_id', 'claim_id', 'payer_id', 'payer_name', 'payer_class', 'patient_id', 'patient_name', 'amount', 'service_date', 'denied_on', 'carc_codes', 'rarc_codes', 'cpt_codes', 'icd_codes', 'timely_filing_deadline', 'source_module']
+
+
+class PayerFollowUpDue(pydantic.BaseModel):
+    """
+    A claim's payer follow-up is due (no answer within the payer's window).
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    patient_id: str
+    payer_id: str
+    payer_name: str
+    payer_class: str = pydantic.Field(description="commercial, medicare, medicaid, workers_comp, tricare, self_pay or other")
+    claim_id: str
+    amount: types.condecimal(max_digits=12, decimal_places=2)
+    submitted_on: datetime.date
+    follow_up_on: datetime.date
+    patient_name: typing.Optional[str] = None
+    attempt: types.Int32 = 1
+    timely_filing_deadline: typing.Optional[datetime.date] = None
+    source_module: str = "RCM"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'payer_id', 'payer_name', 'payer_class', 'claim_id', 'amount', 'submitted_on', 'follow_up_on', 'attempt', 'timely_filing_deadline', 'source_module']
+
+
+class PriorAuthDecided(pydantic.BaseModel):
+    """
+    A payer decided (or pended) a prior-authorization request.
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    patient_id: str
+    payer_id: str
+    payer_name: str
+    payer_class: str = pydantic.Field(description="commercial, medicare, medicaid, workers_comp, tricare, self_pay or other")
+    auth_request_id: str
+    decision: str = pydantic.Field(description="approved, denied, partially_approved or pended")
+    service_description: str
+    patient_name: typing.Optional[str] = None
+    cpt_codes: typing.List[str] = pydantic.Field(default_factory=list)
+    icd_codes: typing.List[str] = pydantic.Field(default_factory=list)
+    decided_on: typing.Optional[datetime.date] = None
+    appeal_deadline: typing.Optional[datetime.date] = None
+    denial_reason: typing.Optional[str] = None
+    source_module: str = "RCM"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'payer_id', 'payer_name', 'payer_class', 'auth_request_id', 'decision', 'service_description', 'cpt_codes', 'icd_codes', 'decided_on', 'appeal_deadline', 'denial_reason', 'source_module']
+
+
+class ReferralAuthRequested(pydantic.BaseModel):
+    """
+    A referral to a specialist needs the payer's authorization.
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    patient_id: str
+    payer_id: str
+    payer_name: str
+    payer_class: str = pydantic.Field(description="commercial, medicare, medicaid, workers_comp, tricare, self_pay or other")
+    referral_id: str
+    specialty: str
+    referred_to: str
+    patient_name: typing.Optional[str] = None
+    urgency: str = pydantic.Field(description="routine, urgent or stat", default="routine")
+    icd_codes: typing.List[str] = pydantic.Field(default_factory=list)
+    needed_by: typing.Optional[datetime.date] = None
+    source_module: str = "Referrals"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'payer_id', 'payer_name', 'payer_class', 'referral_id', 'specialty', 'referred_to', 'urgency', 'icd_codes', 'needed_by', 'source_module']
+
+
+class RxRenewalRequested(pydantic.BaseModel):
+    """
+    A pharmacy asked to renew a prescription (eRx RxRenewalRequest).
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    patient_id: str
+    drug_name: str
+    pharmacy_name: str
+    patient_name: typing.Optional[str] = None
+    ndc: typing.Optional[str] = None
+    controlled_substance_schedule: typing.Optional[str] = pydantic.Field(description="II to V, or null", default=None)
+    prescriber_id: typing.Optional[str] = None
+    last_fill_date: typing.Optional[datetime.date] = None
+    days_supply_left: types.Int32 = 0
+    source_module: str = "eRx"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'drug_name', 'ndc', 'controlled_substance_schedule', 'pharmacy_name', 'prescriber_id', 'last_fill_date', 'days_supply_left', 'source_module']
+
+
+class TaskRequested(pydantic.BaseModel):
+    """
+    A service or a person asks for a task directly (billing's recurring CCM/PCM work, manual creation).
+    """
+    source_id: str = pydantic.Field(description="The source system's id of this event's subject; replays carry the same id.")
+    task_type: str
+    title: str
+    patient_id: typing.Optional[str] = None
+    patient_name: typing.Optional[str] = None
+    description: typing.Optional[str] = None
+    priority: typing.Optional[str] = None
+    due_at: typing.Optional[types.DateTimeMicro] = None
+    assignee_id: typing.Optional[str] = None
+    details: typing.Dict[str, str] = pydantic.Field(default_factory=dict)
+    source_module: str = "Billing"
+
+    
+    class Meta:
+        namespace = "wq.upstream"
+        field_order = ['source_id', 'patient_id', 'patient_name', 'task_type', 'title', 'description', 'priority', 'due_at', 'assignee_id', 'details', 'source_module']

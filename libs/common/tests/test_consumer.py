@@ -131,6 +131,22 @@ async def test_redelivery_and_bad_input_change_nothing_and_the_loop_goes_on(env)
     assert dict(dlq[1].headers)["event_type"] == "DenialPosted"  # original headers kept
 
 
+async def test_a_failure_keeps_dead_letters_queued_before_it_in_the_same_poll(env):
+    settings, engine, topic, producer = env
+    await send(producer, topic, b"{\"claim\": \"garbage first\"}")
+    await send(producer, topic, events.envelope(denial(source_id="boom-2"), org_id="t",
+                                                producer="test"))
+
+    async def done():
+        return await count(engine, outbox) == 2
+
+    await run_until(engine, settings, topic, done)
+    async with engine.connect() as conn:
+        stages = sorted(dict(r.headers)["dlq.stage"] for r in
+                        (await conn.execute(sa.select(outbox.c.headers))).all())
+    assert stages == ["decode", "handle"]
+
+
 async def test_transient_errors_are_retried_then_dead_lettered(env):
     settings, engine, topic, producer = env
     await send(producer, topic, events.envelope(denial(source_id="flaky-1"), org_id="t",

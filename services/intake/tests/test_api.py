@@ -4,9 +4,9 @@ import uuid
 import httpx
 import pytest
 import sqlalchemy as sa
+
 from common import events
 from common.runtime import create_api
-
 from services.intake import store
 from services.intake.app import SERVICE
 
@@ -20,6 +20,8 @@ BODY = {"event_type": "DenialPosted", "org_id": "api-test",
 @pytest.fixture(scope="module")
 async def client(migrate):
     app = create_api(SERVICE, migrate(SERVICE))
+    async with app.state.ctx.sessions() as s, s.begin():
+        await store.register_orgs(s, [{"org_id": "api-test", "name": "API test"}])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://intake") as c:
         yield c, app.state.ctx
@@ -63,6 +65,31 @@ async def test_a_malformed_event_gets_422_naming_the_field(client, change, field
     assert r.status_code == 422
     assert field in [e["field"] for e in r.json()["errors"]], r.json()
     assert field in r.json()["detail"]
+
+
+async def test_an_unknown_org_is_refused(client):
+    c, _ = client
+    r = await c.post("/api/v1/events", json={**BODY, "org_id": "nobody-knows"})
+    assert r.status_code == 422 and "unknown org 'nobody-knows'" in r.json()["detail"]
+
+
+async def test_an_org_changes_its_policy_without_a_deploy(client):
+    c, _ = client
+    r = await c.put("/api/v1/orgs/api-test/policies/Denial",
+                    json={"sla_days": 5, "rules": [{"when": {"amount_gt": 800}, "priority": "Urgent"}]})
+    assert r.status_code == 200 and r.json()["version"] == 1
+    body = {**BODY, "payload": {**BODY["payload"], "source_id": "D-policy"}}
+    task_id = (await c.post("/api/v1/events", json=body)).json()["task_id"]
+    _, ctx = client
+    async with ctx.sessions() as s:
+        rows = (await s.execute(sa.select(store.outbox.c.value))).scalars().all()
+    [t] = [e.payload for e in map(events.decode, rows) if str(e.payload.task_id) == task_id]
+    assert t.priority == "Urgent"  # 812.40 > 800 under the org's own rule
+    r = await c.put("/api/v1/orgs/api-test/policies/Denial",
+                    json={"sla_days": 5, "rules": [{"when": {"amount_over": 1}, "priority": "High"}]})
+    assert r.status_code == 422 and "rule 1" in r.text
+    policies = (await c.get("/api/v1/orgs/api-test/policies")).json()
+    assert policies["Denial"]["own"] is True and policies["Referral"]["own"] is False
 
 
 async def test_an_unknown_event_type_is_refused_by_name(client):

@@ -1,7 +1,7 @@
 import sqlalchemy as sa
+
 from common import events
 from common.consumer import handle_now
-
 from services.gateway.tests.test_handlers import created
 from services.routing import handlers, store
 from services.routing.app import SERVICE

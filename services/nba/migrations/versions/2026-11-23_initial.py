@@ -5,6 +5,7 @@ Revises:
 Create Date: 2026-11-23
 """
 from alembic import op
+
 from common.db import create_common_tables
 
 revision = "nba_0001"

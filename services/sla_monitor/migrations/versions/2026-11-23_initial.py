@@ -6,8 +6,9 @@ Create Date: 2026-11-23
 """
 import sqlalchemy as sa
 from alembic import op
-from common.db import create_common_tables
 from sqlalchemy.dialects.postgresql import UUID
+
+from common.db import create_common_tables
 
 revision = "sla_monitor_0001"
 down_revision = None
