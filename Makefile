@@ -55,6 +55,7 @@ test-unit: install
 
 bench: deps
 	$(PY) bench/pipeline.py
+	$(PY) bench/queue_page.py
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench scripts

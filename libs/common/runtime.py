@@ -163,6 +163,13 @@ def create_api(spec: ServiceSpec, settings: CommonSettings | None = None) -> Fas
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
                             status_code=422)
 
+    @app.exception_handler(sa.exc.DataError)
+    async def _unstorable(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # Input the database cannot hold (a NUL byte in text, a number out of range): the
+        # caller's to fix, so a 4xx that says what, never a 500.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        return JSONResponse({"detail": f"a value cannot be stored: {reason}"}, status_code=422)
+
     return app
 
 
