@@ -48,6 +48,7 @@ stop:
 	@$(PY) -m common.localstack broker-stop && echo "broker stopped"
 
 test: deps
+	$(VENV)/bin/ruff check -q libs services tests bench scripts conftest.py
 	$(PY) -m pytest -q
 
 test-unit: install

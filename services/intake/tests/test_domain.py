@@ -4,9 +4,15 @@ from decimal import Decimal
 
 import pytest
 
-from common.events.generated import (ClaimStatusChanged, CosignRequested, PayerFollowUpDue,
-                                     PriorAuthDecided, ReferralAuthRequested,
-                                     RxRenewalRequested, TaskRequested)
+from common.events.generated import (
+    ClaimStatusChanged,
+    CosignRequested,
+    PayerFollowUpDue,
+    PriorAuthDecided,
+    ReferralAuthRequested,
+    RxRenewalRequested,
+    TaskRequested,
+)
 from common.tests.test_events import denial
 from services.intake import domain
 from services.intake.domain import DEFAULT_POLICIES, Policy
