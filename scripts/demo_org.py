@@ -14,7 +14,16 @@ from decimal import Decimal
 from faker import Faker
 
 from common import events, kafka, topics
-from common.events.generated import DenialPosted
+from common.events.generated import (
+    ClaimStatusChanged,
+    CosignRequested,
+    DenialPosted,
+    PayerFollowUpDue,
+    PriorAuthDecided,
+    ReferralAuthRequested,
+    RxRenewalRequested,
+    TaskRequested,
+)
 from common.settings import CommonSettings
 
 PAYERS = [  # (id, name, class)
@@ -81,7 +90,76 @@ def denial(fake: Faker, rng: random.Random, today: date, n: int) -> DenialPosted
     )
 
 
-async def load(org: str, denials: int, seed: int) -> int:
+DRUGS = [("Lisinopril 10 mg", None), ("Metformin 500 mg", None), ("Atorvastatin 40 mg", None),
+         ("Oxycodone 5 mg", "II"), ("Alprazolam 0.5 mg", "IV"), ("Levothyroxine 50 mcg", None),
+         ("Sertraline 50 mg", None), ("Gabapentin 300 mg", "V")]
+SERVICES = [("MRI lumbar spine", "72148"), ("CT abdomen with contrast", "74160"),
+            ("Total knee arthroplasty", "27447"), ("Sleep study", "95810"),
+            ("Echocardiogram", "93306"), ("Physical therapy, 12 visits", "97110")]
+SPECIALTIES = [("Cardiology", "Heart & Vascular Center"), ("Orthopedics", "Bone & Joint Clinic"),
+               ("Endocrinology", "Diabetes Center"), ("Neurology", "NeuroCare Associates"),
+               ("Gastroenterology", "Digestive Health")]
+CCM_TASKS = ["CCM: Care Plan Monthly OPEN", "CCM: Care Plan Monthly REVIEW/CLOSE",
+             "PCM: Care Plan Monthly OPEN", "CCM: CareGap Review/Coordination",
+             "Care Coordination: Specialist Appts", "Care Coordination: Pharmacy"]
+
+
+def others(fake: Faker, rng: random.Random, today: date, n: int) -> list:
+    """n source events of each kind but denials, as the eRx, clinical, referral and
+    billing modules would send them."""
+    out = []
+    for i in range(n):
+        payer = rng.choice(PAYERS)
+        pt = {"patient_id": f"PT-{rng.randint(10000, 99999)}",
+              "patient_name": f"{fake.last_name().upper()}, {fake.first_name()}"}
+        py = {"payer_id": payer[0], "payer_name": payer[1], "payer_class": payer[2]}
+        svc = rng.choice(SERVICES)
+        out.append(PriorAuthDecided(
+            source_id=f"PA-{today:%Y%m}-{i:04d}", **pt, **py, auth_request_id=f"AR-{i:05d}",
+            decision=rng.choices(["approved", "denied", "pended", "partially_approved"],
+                                 [3, 3, 2, 1])[0],
+            service_description=svc[0], cpt_codes=[svc[1]],
+            appeal_deadline=today + timedelta(days=rng.randint(3, 60))))
+        drug = rng.choice(DRUGS)
+        out.append(RxRenewalRequested(
+            source_id=f"RX-{today:%Y%m}-{i:04d}", **pt, drug_name=drug[0],
+            controlled_substance_schedule=drug[1],
+            pharmacy_name=rng.choice(["CVS #4821", "Walgreens #1190", "H-E-B Pharmacy"]),
+            days_supply_left=rng.randint(0, 10)))
+        out.append(CosignRequested(
+            source_id=f"CS-{today:%Y%m}-{i:04d}", **pt,
+            document_type=rng.choice(["progress_note", "order", "telephone_order",
+                                      "procedure_note"]),
+            author_id=f"np-{rng.randint(1, 4)}", supervising_physician_id="dr-1",
+            encounter_date=today - timedelta(days=rng.randint(0, 6))))
+        spec = rng.choice(SPECIALTIES)
+        out.append(ReferralAuthRequested(
+            source_id=f"RF-{today:%Y%m}-{i:04d}", **pt, **py, referral_id=f"REF-{i:05d}",
+            specialty=spec[0], referred_to=spec[1],
+            urgency=rng.choices(["routine", "urgent", "stat"], [6, 3, 1])[0],
+            needed_by=today + timedelta(days=rng.randint(5, 45))))
+        submitted = today - timedelta(days=rng.randint(30, 150))
+        out.append(PayerFollowUpDue(
+            source_id=f"FU-{today:%Y%m}-{i:04d}", **pt, **py,
+            claim_id=f"CLM-{submitted:%Y}-{rng.randint(100000, 999999)}",
+            amount=Decimal(rng.uniform(150, 15000)).quantize(Decimal("0.01")),
+            submitted_on=submitted, follow_up_on=today + timedelta(days=rng.randint(0, 7)),
+            attempt=rng.randint(1, 3), timely_filing_deadline=submitted + timedelta(days=180)))
+        out.append(ClaimStatusChanged(
+            source_id=f"CL-{today:%Y%m}-{i:04d}", **pt, **py,
+            claim_id=f"CLM-{today:%Y}-{rng.randint(100000, 999999)}",
+            status=rng.choice(["denied", "pending", "rejected", "pending"]),
+            status_code=rng.choice(["A7:21", "F2:85", "P1:20"]),
+            amount=Decimal(rng.uniform(100, 9000)).quantize(Decimal("0.01")),
+            days_in_status=rng.randint(0, 60)))
+        out.append(TaskRequested(
+            source_id=f"TR-{today:%Y%m}-{i:04d}", patient_id=pt["patient_id"],
+            patient_name=pt["patient_name"], task_type="Care Coordination",
+            title=rng.choice(CCM_TASKS), source_module="Billing"))
+    return out
+
+
+async def load(org: str, denials: int, seed: int, each: int = 40) -> int:
     fake, rng = Faker("en_US"), random.Random(seed)
     Faker.seed(seed)
     settings = CommonSettings()
@@ -90,15 +168,16 @@ async def load(org: str, denials: int, seed: int) -> int:
     await producer.start()
     try:
         today = date.today()
-        for n in range(denials):
-            p = denial(fake, rng, today, n)
-            env = events.envelope(p, org_id=org, producer="demo-rcm")
-            await producer.send(topics.UPSTREAM_DENIALS.name, events.encode(env),
+        sources = [denial(fake, rng, today, n) for n in range(denials)]
+        sources += others(fake, rng, today, each)
+        for p in sources:
+            env = events.envelope(p, org_id=org, producer=f"demo-{p.source_module.lower()}")
+            await producer.send(topics.EVENT_TOPICS[type(p).__name__].name, events.encode(env),
                                 key=p.source_id.encode(), headers=env.headers)
         await producer.flush()
     finally:
         await producer.stop()
-    return denials
+    return len(sources)
 
 
 def main() -> None:
@@ -117,7 +196,8 @@ def main() -> None:
     stack.seed_users(people)
     stack.register_org(args.org, intake_url=args.intake_url)
     n = asyncio.run(load(args.org, args.denials, args.seed))
-    print(f"demo org {args.org}: {len(people['users'])} staff, published {n} denials")
+    print(f"demo org {args.org}: {len(people['users'])} staff, published {n} source events "
+          f"({args.denials} denials, 40 of every other kind)")
     print(f"  sign in as {people['users'][0]['email']} (practice manager) or "
           f"{people['users'][3]['email']} (biller), password {DEMO_PASSWORD}")
 

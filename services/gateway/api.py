@@ -571,6 +571,12 @@ def router() -> APIRouter:
                                  headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
     top = APIRouter()
+
+    @top.get("/", include_in_schema=False)
+    async def home() -> Response:
+        # The web UI lands here with its own issue; until then, the API's own pages.
+        return Response(status_code=307, headers={"Location": "/docs"})
+
     top.include_router(r)
     top.include_router(fhir.router())
     return top
