@@ -66,6 +66,8 @@ EVENT_TOPICS: dict[str, Topic] = {
     "ClaimStatusChanged": CLAIM_STATUS,
     "TaskRequested": TASK_REQUESTS,
     "OrgRegistered": DIRECTORY,
+    "UserUpserted": DIRECTORY,
+    "RoutingRulesChanged": DIRECTORY,
     "TaskCreated": TASK_EVENTS,
     "TaskRouted": TASK_EVENTS,
     "TaskStatusChanged": TASK_EVENTS,

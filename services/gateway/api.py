@@ -192,6 +192,30 @@ class UserOut(BaseModel):
     roles: list[str]
     skills: list[str]
     active: bool = True
+    capacity: int = 40
+    away: bool = False
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: list[Literal[domain.ROLES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
+    skills: list[str] | None = Field(None, max_length=50)
+    capacity: int | None = Field(None, ge=0, le=500)
+    away: bool | None = None
+    active: bool | None = None
+
+
+class RulesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: list[dict] = Field(max_length=100, description=(
+        'in priority order: {"id", "name", "when": {"amount_gt": 5000}, '
+        '"targets": [{"skills": ["SeniorBiller"]}, {"role": "biller"}]}'))
+
+
+class RulesOut(BaseModel):
+    version: int
+    rules: list[dict]
+    defaults: bool
 
 
 class Token(BaseModel):
@@ -533,17 +557,72 @@ def router() -> APIRouter:
 
     @r.post("/users", response_model=UserOut, status_code=201, tags=["directory"],
             summary="Add a user to your org (managers)")
-    async def add_user(body: UserIn, user: Manager, s: Session) -> UserOut:
+    async def add_user(body: UserIn, user: Manager, s: Session, request: Request) -> UserOut:
         if await store.user_by_email(s, body.email):
             raise HTTPException(409, f"{body.email} already has an account")
+        from services.gateway.directory import announce_user
+
         uid = str(uuid.uuid4())
-        await store.upsert_user(s, id=uid, org_id=user.org_id, email=body.email.lower(),
-                                name=body.name, password_hash=auth.hash_password(body.password),
-                                roles=list(body.roles), skills=body.skills, active=True)
-        await store.audit(s, org_id=user.org_id, actor_id=user.id, action="user_added",
-                          detail={"user_id": uid, "roles": list(body.roles)})
-        await s.commit()
-        return UserOut.model_validate(await store.user_by_id(s, user.org_id, uid))
+        async with actions.unit_of_work(ctx(request)) as uow:
+            await store.upsert_user(uow.session, id=uid, org_id=user.org_id,
+                                    email=body.email.lower(), name=body.name,
+                                    password_hash=auth.hash_password(body.password),
+                                    roles=list(body.roles), skills=body.skills, active=True)
+            row = await store.user_by_id(uow.session, user.org_id, uid)
+            await announce_user(uow, row)
+            await store.audit(uow.session, org_id=user.org_id, actor_id=user.id,
+                              action="user_added", detail={"user_id": uid, "roles": list(body.roles)})
+        return UserOut.model_validate(row)
+
+    @r.patch("/users/{user_id}", response_model=UserOut, tags=["directory"],
+             summary="Change a user's roles, skills, capacity, away or active (managers)")
+    async def patch_user(user_id: str, body: UserPatch, user: Manager, request: Request) -> UserOut:
+        from services.gateway.directory import announce_user
+
+        changes = body.model_dump(exclude_unset=True)
+        async with actions.unit_of_work(ctx(request)) as uow:
+            row = await store.user_by_id(uow.session, user.org_id, user_id)
+            if row is None:
+                raise HTTPException(404, f"no user {user_id} in your org")
+            if changes:
+                await uow.session.execute(sa.update(store.app_user).where(
+                    store.app_user.c.id == user_id).values(**changes))
+                row = await store.user_by_id(uow.session, user.org_id, user_id)
+                await announce_user(uow, row)
+                await store.audit(uow.session, org_id=user.org_id, actor_id=user.id,
+                                  action="user_changed", detail={"user_id": user_id, **changes})
+        return UserOut.model_validate(row)
+
+    @r.get("/routing/rules", response_model=RulesOut, tags=["routing"],
+           summary="The org's routing rules, in priority order (managers)")
+    async def get_rules(user: Manager, s: Session) -> RulesOut:
+        from common.routing_rules import DEFAULT_RULES
+
+        row = await store.latest_rules(s, user.org_id)
+        if row is None:
+            return RulesOut(version=0, rules=DEFAULT_RULES, defaults=True)
+        return RulesOut(version=row.version, rules=row.rules, defaults=False)
+
+    @r.put("/routing/rules", response_model=RulesOut, tags=["routing"],
+           summary="Replace the org's routing rules: validated, versioned, live at once")
+    async def put_rules(body: RulesIn, user: Manager, request: Request) -> RulesOut:
+        from common.events.generated import RoutingRulesChanged
+        from common.routing_rules import check_rules
+        from common.rules import RuleError
+
+        async with actions.unit_of_work(ctx(request)) as uow:
+            known = await store.org_skills(uow.session, user.org_id)
+            try:
+                check_rules(body.rules, known_skills=known)
+            except RuleError as exc:
+                raise HTTPException(422, str(exc)) from None
+            version = await store.add_rules(uow.session, user.org_id, body.rules, user.id)
+            await uow.emit(RoutingRulesChanged(version=version, rules_json=json.dumps(body.rules),
+                                               changed_by=user.id),
+                           org_id=user.org_id, key=user.org_id)
+            await store.audit(uow.session, org_id=user.org_id, actor_id=user.id,
+                              action="routing_rules_changed", detail={"version": version})
+        return RulesOut(version=version, rules=body.rules, defaults=False)
 
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"],
            summary="The audit trail (managers): search; format=csv to export")

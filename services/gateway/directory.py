@@ -15,7 +15,7 @@ import json
 import uuid
 from pathlib import Path
 
-from common.events.generated import OrgRegistered
+from common.events.generated import OrgRegistered, UserUpserted
 from common.uow import UnitOfWork
 from services.gateway import auth, domain, store
 
@@ -37,6 +37,13 @@ def run(settings, args) -> int:
     return 0
 
 
+async def announce_user(uow: UnitOfWork, row) -> None:
+    """Tell routing (and whoever else) who this person is now."""
+    await uow.emit(UserUpserted(user_id=row.id, name=row.name, roles=list(row.roles),
+                                skills=list(row.skills), capacity=row.capacity, away=row.away,
+                                active=row.active), org_id=row.org_id, key=row.org_id)
+
+
 async def seed(settings, data: dict) -> None:
     from services.gateway.app import SERVICE
 
@@ -51,11 +58,13 @@ async def seed(settings, data: dict) -> None:
                                key=o["id"])
             for u in data.get("users", []):
                 email = u["email"].lower()
+                uid = u.get("id") or str(uuid.uuid5(USER_NAMESPACE, email))
                 await store.upsert_user(
-                    s, id=u.get("id") or str(uuid.uuid5(USER_NAMESPACE, email)),
-                    org_id=u["org_id"], email=email, name=u["name"],
+                    s, id=uid, org_id=u["org_id"], email=email, name=u["name"],
                     password_hash=auth.hash_password(u["password"]), roles=list(u["roles"]),
-                    skills=list(u.get("skills", [])), active=True)
+                    skills=list(u.get("skills", [])), active=True,
+                    capacity=u.get("capacity", 40), away=u.get("away", False))
+                await announce_user(uow, await store.user_by_id(s, u["org_id"], uid))
             await uow.finish()
     finally:
         await ctx.engine.dispose()

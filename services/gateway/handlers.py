@@ -41,7 +41,9 @@ async def task_routed(batch: list[Envelope[TaskRouted]], uow: UnitOfWork) -> Non
             {"task_id": e.payload.task_id, "org_id": e.org_id, "at": e.occurred_at,
              "actor": e.producer, "action": "routed", "event_id": e.event_id,
              "detail": {"queue": e.payload.queue, "owner_id": e.payload.owner_id,
-                        "rule_id": e.payload.rule_id, "reason": e.payload.reason}}
+                        "rule_id": e.payload.rule_id, "rule_version": e.payload.rule_version,
+                        "reason": e.payload.reason,
+                        "candidates": [c.model_dump() for c in e.payload.candidates]}}
             for e in chunk])
 
 

@@ -84,7 +84,42 @@ app_user = sa.Table(
     sa.Column("skills", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("capacity", sa.Integer, nullable=False, server_default="40"),
+    sa.Column("away", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+routing_rule_set = sa.Table(
+    "routing_rule_set", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("rules", JSONB, nullable=False),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+
+async def latest_rules(session: AsyncSession, org_id: str):
+    """An org's current routing rule set, or None (it routes by the defaults)."""
+    return (await session.execute(sa.select(routing_rule_set).where(
+        routing_rule_set.c.org_id == org_id).order_by(routing_rule_set.c.version.desc())
+        .limit(1))).first()
+
+
+async def add_rules(session: AsyncSession, org_id: str, rules: list, changed_by: str) -> int:
+    """Store a new version of an org's rules; return its number."""
+    current = await latest_rules(session, org_id)
+    version = (current.version if current else 0) + 1
+    await session.execute(sa.insert(routing_rule_set).values(
+        org_id=org_id, version=version, rules=rules, changed_by=changed_by))
+    return version
+
+
+async def org_skills(session: AsyncSession, org_id: str) -> set[str]:
+    """Every skill some active user of the org has."""
+    got = await session.execute(sa.select(sa.func.unnest(app_user.c.skills)).where(
+        app_user.c.org_id == org_id, app_user.c.active))
+    return set(got.scalars())
+
+
 task_note = sa.Table(
     "task_note", metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),

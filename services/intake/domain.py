@@ -5,7 +5,6 @@ the task_policy table). No I/O here."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from common import rules as rules_lang
 from common.events.generated import (
     ClaimStatusChanged,
     CosignRequested,
@@ -76,10 +76,6 @@ DEFAULT_POLICIES: dict[str, Policy] = {
         open_when=[{"status_in": ["denied", "rejected"]}, {"days_in_status_ge": 30}]),
     "Care Coordination": Policy(30, [], "Routine"),
 }
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b, "eq": lambda a, b: a == b, "in": lambda a, b: a in b,
-}
 
 
 def check_rules(rules: list[dict]) -> None:
@@ -87,31 +83,13 @@ def check_rules(rules: list[dict]) -> None:
     for i, rule in enumerate(rules, 1):
         if rule.get("priority") not in PRIORITIES:
             raise Invalid(f"rule {i}: priority must be one of {', '.join(PRIORITIES)}")
-        for cond in _alternatives(rule.get("when", {})):
-            for key in cond:
-                fact, _, op = key.rpartition("_")
-                if not fact or op not in _OPS:
-                    raise Invalid(f"rule {i}: '{key}' is not <fact>_<op> with op one of "
-                                  f"{', '.join(_OPS)}")
+        try:
+            rules_lang.check_conditions(rule.get("when", {}), rule=f"rule {i}")
+        except rules_lang.RuleError as exc:
+            raise Invalid(str(exc)) from None
 
 
-def _alternatives(when) -> list[dict]:
-    return when if isinstance(when, list) else [when]
-
-
-def holds(when, facts: dict) -> bool:
-    """Any alternative whose conditions all hold (a missing fact never holds)."""
-    for cond in _alternatives(when):
-        ok = True
-        for key, expected in cond.items():
-            fact, _, op = key.rpartition("_")
-            value = facts.get(fact)
-            if value is None or not _OPS[op](value, expected):
-                ok = False
-                break
-        if ok:
-            return True
-    return False
+holds = rules_lang.holds
 
 
 def priority_for(facts: dict, policy: Policy) -> str:

@@ -21,5 +21,6 @@ SERVICE = ServiceSpec(
     settings_cls=RoutingSettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
+    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.TASK_HANDLERS),
+                   subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
 )

@@ -1,10 +1,10 @@
-"""Routing's tables: every decision it made, and why."""
+"""Routing's tables: staff and their live workload, each org's rule set, every decision."""
 from __future__ import annotations
 
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,16 +20,114 @@ decision = sa.Table(
     sa.Column("queue", sa.Text, nullable=False),
     sa.Column("owner_id", sa.Text),
     sa.Column("rule_id", sa.Text),
+    sa.Column("rule_version", sa.Integer),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("candidates", JSONB, nullable=False, server_default="[]"),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
 )
+staff = sa.Table(
+    "staff", metadata,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("roles", ARRAY(sa.Text), nullable=False),
+    sa.Column("skills", ARRAY(sa.Text), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("away", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("active_tasks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_assigned_at", sa.DateTime(timezone=True)),
+)
+rule_set = sa.Table(
+    "rule_set", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("rules", JSONB, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+routed_task = sa.Table(
+    "routed_task", metadata,
+    sa.Column("task_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("owner_id", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
 
 
-async def record_decisions(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID]:
-    """Keep decisions in one statement; return the task ids not routed before."""
-    if not rows:
-        return set()
-    got = await session.execute(
-        pg_insert(decision).on_conflict_do_nothing().returning(decision.c.task_id), rows)
+async def upsert_staff(session: AsyncSession, rows: list[dict]) -> None:
+    """Take staff changes from the directory; their workload stays as counted."""
+    if rows:
+        stmt = pg_insert(staff)
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=[staff.c.user_id],
+            set_={c: stmt.excluded[c] for c in ("org_id", "roles", "skills", "capacity",
+                                               "away", "active")}), rows)
+
+
+async def staff_of(session: AsyncSession, org_ids: set[str]) -> list:
+    """Active staff of these orgs, with their workload."""
+    return (await session.execute(sa.select(staff).where(
+        staff.c.org_id.in_(org_ids), staff.c.active))).all()
+
+
+async def rules_of(session: AsyncSession, org_ids: set[str]) -> dict[str, tuple[int, list]]:
+    """Each org's current rule set (version, rules); orgs without one are absent."""
+    got = await session.execute(sa.select(rule_set).where(rule_set.c.org_id.in_(org_ids)))
+    return {r.org_id: (r.version, r.rules) for r in got}
+
+
+async def set_rules(session: AsyncSession, org_id: str, version: int, rules: list) -> None:
+    """Keep a rule set if it is newer than the one we have."""
+    stmt = pg_insert(rule_set).values(org_id=org_id, version=version, rules=rules)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[rule_set.c.org_id],
+        set_={"version": version, "rules": rules, "changed_at": sa.func.now()},
+        where=rule_set.c.version < version))
+
+
+async def reserve(session: AsyncSession, user_id: str) -> int | None:
+    """Count one more active task for a user unless at capacity (atomic, so replicas
+    never overfill anyone); their new count, or None."""
+    return (await session.execute(
+        sa.update(staff).where(staff.c.user_id == user_id, staff.c.active_tasks < staff.c.capacity)
+        .values(active_tasks=staff.c.active_tasks + 1, last_assigned_at=sa.func.clock_timestamp())
+        .returning(staff.c.active_tasks))).scalar()
+
+
+async def adjust(session: AsyncSession, user_id: str | None, delta: int) -> None:
+    """Change a user's active task count (never below zero)."""
+    if user_id:
+        await session.execute(sa.update(staff).where(staff.c.user_id == user_id).values(
+            active_tasks=sa.func.greatest(staff.c.active_tasks + delta, 0)))
+
+
+async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these tasks have a decision already."""
+    got = await session.execute(sa.select(decision.c.task_id).where(decision.c.task_id.in_(task_ids)))
     return set(got.scalars())
+
+
+async def record(session: AsyncSession, d: dict, owner_id: str | None) -> None:
+    """Keep a decision and start following the task's owner."""
+    await session.execute(pg_insert(decision).values(**d).on_conflict_do_nothing())
+    await session.execute(pg_insert(routed_task).values(
+        task_id=d["task_id"], org_id=d["org_id"], owner_id=owner_id).on_conflict_do_nothing())
+
+
+async def routed(session: AsyncSession, task_id: uuid.UUID):
+    """A task routing follows (owner, active), or None; locked for this transaction."""
+    return (await session.execute(sa.select(routed_task).where(
+        routed_task.c.task_id == task_id).with_for_update())).first()
+
+
+async def follow(session: AsyncSession, task_id: uuid.UUID, **values) -> None:
+    await session.execute(sa.update(routed_task).where(routed_task.c.task_id == task_id)
+                          .values(**values))
+
+
+async def workloads(session: AsyncSession, org_id: str) -> dict[str, int]:
+    """Active task count per user of an org."""
+    got = await session.execute(sa.select(staff.c.user_id, staff.c.active_tasks)
+                                .where(staff.c.org_id == org_id))
+    return dict(got.all())

@@ -19,6 +19,36 @@ class OrgRegistered(pydantic.BaseModel):
         namespace = "wq.directory"
 
 
+class RoutingRulesChanged(pydantic.BaseModel):
+    """
+    An org's routing rules, as a whole new version (validated by the gateway). Keyed by org_id.
+    """
+    version: types.Int32
+    rules_json: str = pydantic.Field(description="JSON list of rules: {id, name, when, targets}.")
+    changed_by: str
+
+    
+    class Meta:
+        namespace = "wq.directory"
+
+
+class UserUpserted(pydantic.BaseModel):
+    """
+    A staff member was added or changed in the gateway's directory (roles, skills, capacity, away). Keyed by org_id.
+    """
+    user_id: str
+    name: str
+    roles: typing.List[str]
+    skills: typing.List[str] = pydantic.Field(default_factory=list)
+    capacity: types.Int32 = pydantic.Field(description="Most active tasks routing gives this person.", default=40)
+    away: bool = False
+    active: bool = True
+
+    
+    class Meta:
+        namespace = "wq.directory"
+
+
 class TaskAssigned(pydantic.BaseModel):
     """
     A task got a new owner, or none (unassigned). Keyed by task_id.
@@ -80,6 +110,14 @@ class TaskNoteAdded(pydantic.BaseModel):
         namespace = "wq.tasks"
 
 
+class RoutingCandidate(pydantic.BaseModel):
+    user_id: str
+    score: types.Int32
+    active_tasks: types.Int32
+    note: typing.Optional[str] = None
+
+
+
 class TaskRouted(pydantic.BaseModel):
     """
     Routing chose where a task goes: a queue, and an owner when one matched. Keyed by task_id.
@@ -90,11 +128,12 @@ class TaskRouted(pydantic.BaseModel):
     owner_id: typing.Optional[str] = None
     rule_id: typing.Optional[str] = None
     rule_version: typing.Optional[types.Int32] = None
+    candidates: typing.List[RoutingCandidate] = pydantic.Field(description="Who was considered, best first: the explanation shown on the task.", default_factory=list)
 
     
     class Meta:
         namespace = "wq.tasks"
-        field_order = ['task_id', 'queue', 'owner_id', 'rule_id', 'rule_version', 'reason']
+        field_order = ['task_id', 'queue', 'owner_id', 'rule_id', 'rule_version', 'reason', 'candidates']
 
 
 class TaskStatusChanged(pydantic.BaseModel):

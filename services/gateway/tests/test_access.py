@@ -25,6 +25,8 @@ def bodies(a: dict) -> dict[tuple[str, str], dict | None]:
         ("POST", "/api/v1/users"): {"email": "new@b.test", "name": "N", "password": "0123456789ab",
                                     "roles": ["biller"]},
         ("POST", "/api/v1/auth/token"): {"email": a["email"], "password": "correct horse battery x"},
+        ("PATCH", "/api/v1/users/{user_id}"): {"away": True, "capacity": 0},
+        ("PUT", "/api/v1/routing/rules"): {"rules": []},
         ("PUT", "/fhir/Task/{task_id}"): {"resourceType": "Task", "status": "in-progress",
                                           "intent": "order", "id": a["task_id"]},
     }
@@ -71,6 +73,7 @@ async def test_another_orgs_ids_are_refused_and_never_shown(gw, alpha, role):
     for method, path in routes(gw.app):
         url = re.sub(r"{task_id}", alpha["task_id"], path)
         url = re.sub(r"{view_id}", alpha["view_id"], url)
+        url = re.sub(r"{user_id}", alpha["user_id"], url)
         body = table.get((method, path))
         r = await gw.client.request(method, url, json=body, params=query(alpha, path),
                                     headers={**h(me), "If-Match": 'W/"2"'})
