@@ -57,6 +57,7 @@ test-unit: install
 bench: deps
 	$(PY) bench/pipeline.py
 	$(PY) bench/queue_page.py
+	$(PY) bench/routing.py
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench scripts

@@ -5,6 +5,7 @@ or at capacity are skipped. No rule, or nobody available: the org's default queu
 Plain data and functions, no I/O."""
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,10 +27,13 @@ class Staff:
     away: bool = False
     last_assigned: float = 0.0  # epoch seconds; fairness among equals
 
-    @property
-    def teams(self) -> frozenset[str]:
-        return frozenset(s.removeprefix("team:") for s in self.skills if s.startswith("team:")) \
-            | frozenset(s.removesuffix("Team").lower() for s in self.skills if s.endswith("Team"))
+    teams: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        # Teams are skills named "team:<name>" or "<Name>Team" (e.g. EscalationTeam).
+        self.teams = frozenset(s.removeprefix("team:") for s in self.skills
+                               if s.startswith("team:")) | frozenset(
+            s.removesuffix("Team").lower() for s in self.skills if s.endswith("Team"))
 
 
 @dataclass
@@ -57,21 +61,48 @@ def _tags(task: TaskCreated) -> set[str]:
             if t} | set(task.cpt_codes)
 
 
-def _matches(s: Staff, target: dict, task: TaskCreated) -> bool:
-    if "user" in target and s.user_id != target["user"]:
-        return False
-    if "user_from" in target and s.user_id != task.details.get(target["user_from"]):
-        return False
-    if "role" in target and target["role"] not in s.roles:
-        return False
-    if "team" in target and target["team"] not in s.teams:
-        return False
-    return set(target.get("skills", [])) <= s.skills
+class StaffIndex:
+    """An org's staff indexed by id, role, skill and team, built once per poll, so a
+    decision looks at the people a target names instead of scanning everyone."""
+
+    def __init__(self, staff: list[Staff]) -> None:
+        self.staff = staff
+        self.by_id = {p.user_id: p for p in staff}
+        self.by_role: dict[str, list[Staff]] = {}
+        self.by_skill: dict[str, set[str]] = {}
+        self.by_team: dict[str, list[Staff]] = {}
+        for p in staff:
+            for r in p.roles:
+                self.by_role.setdefault(r, []).append(p)
+            for k in p.skills:
+                self.by_skill.setdefault(k, set()).add(p.user_id)
+            for t in p.teams:
+                self.by_team.setdefault(t, []).append(p)
+
+    def matching(self, target: dict, task: TaskCreated) -> list[Staff]:
+        if "user" in target or "user_from" in target:
+            uid = target.get("user") or task.details.get(target["user_from"])
+            pool = [self.by_id[uid]] if uid in self.by_id else []
+        elif "role" in target:
+            pool = self.by_role.get(target["role"], [])
+        elif "team" in target:
+            pool = self.by_team.get(target["team"], [])
+        elif target.get("skills"):
+            sets = sorted((self.by_skill.get(k, set()) for k in target["skills"]), key=len)
+            ids = set.intersection(*sets) if sets else set()
+            return [self.by_id[i] for i in ids]
+        else:
+            pool = self.staff
+        need = set(target.get("skills", ()))
+        return [p for p in pool if need <= p.skills
+                and ("role" not in target or target["role"] in p.roles)
+                and ("team" not in target or target["team"] in p.teams)]
 
 
-def decide(task: TaskCreated, rules: list[dict], staff: list[Staff], *,
+def decide(task: TaskCreated, rules: list[dict], staff: list[Staff] | StaffIndex, *,
            now: datetime | None = None) -> Decision:
     """Where a new task goes, and why."""
+    index = staff if isinstance(staff, StaffIndex) else StaffIndex(staff)
     now = now or datetime.now(UTC)
     facts = facts_of(task, now)
     tags = _tags(task)
@@ -82,12 +113,12 @@ def decide(task: TaskCreated, rules: list[dict], staff: list[Staff], *,
             if "queue" in target and len(target) == 1:
                 return Decision(target["queue"], None, rule["id"],
                                 f"rule '{rule['id']}' ({rule.get('name', '')}): queue {target['queue']}")
-            matching = [s for s in staff if _matches(s, target, task)]
+            matching = index.matching(target, task)
             free = [s for s in matching if not s.away and s.active_tasks < s.capacity]
             if not free:
                 continue
-            ranked = sorted(free, key=lambda s: (-len(s.skills & tags), s.active_tasks,
-                                                 s.last_assigned, s.user_id))
+            ranked = heapq.nsmallest(5, free, key=lambda s: (-len(s.skills & tags), s.active_tasks,
+                                                             s.last_assigned, s.user_id))
             best = ranked[0]
             busy = len(matching) - len(free)
             return Decision(

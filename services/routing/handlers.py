@@ -34,31 +34,33 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
     people: dict[str, list[domain.Staff]] = {o: [] for o in orgs}
     for row in await store.staff_of(s, orgs):
         people[row.org_id].append(_staff(row))
+    indexes = {o: domain.StaffIndex(p) for o, p in people.items()}
+    decided: list[dict] = []
     for e in batch:
         task = e.payload
         if task.task_id in done:
             continue
         done.add(task.task_id)
         version, rules = rule_sets.get(e.org_id, (0, domain.DEFAULT_RULES))
-        staff = people[e.org_id]
+        staff = indexes[e.org_id]
         while True:
             d = domain.decide(task, rules, staff)
             if d.owner_id is None:
                 break
             count = await store.reserve(s, d.owner_id)
-            chosen = next(p for p in staff if p.user_id == d.owner_id)
+            chosen = staff.by_id[d.owner_id]
             if count is not None:
                 chosen.active_tasks = count
                 chosen.last_assigned = e.occurred_at.timestamp()
                 break
             chosen.active_tasks = chosen.capacity  # another replica filled them: next one
-        await store.record(s, {"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
-                               "owner_id": d.owner_id, "rule_id": d.rule_id,
-                               "rule_version": version, "reason": d.reason,
-                               "candidates": d.candidates}, d.owner_id)
+        decided.append({"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
+                        "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": version,
+                        "reason": d.reason, "candidates": d.candidates})
         await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                                   rule_id=d.rule_id, rule_version=version, reason=d.reason,
                                   candidates=d.candidates), cause=e, key=str(task.task_id))
+    await store.record(s, decided)
 
 
 async def task_assigned(batch: list[Envelope[TaskAssigned]], uow: UnitOfWork) -> None:

@@ -108,11 +108,13 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
     return set(got.scalars())
 
 
-async def record(session: AsyncSession, d: dict, owner_id: str | None) -> None:
-    """Keep a decision and start following the task's owner."""
-    await session.execute(pg_insert(decision).values(**d).on_conflict_do_nothing())
-    await session.execute(pg_insert(routed_task).values(
-        task_id=d["task_id"], org_id=d["org_id"], owner_id=owner_id).on_conflict_do_nothing())
+async def record(session: AsyncSession, decisions: list[dict]) -> None:
+    """Keep decisions and start following each task's owner (two statements a batch)."""
+    if decisions:
+        await session.execute(pg_insert(decision).on_conflict_do_nothing(), decisions)
+        await session.execute(pg_insert(routed_task).on_conflict_do_nothing(), [
+            {"task_id": d["task_id"], "org_id": d["org_id"], "owner_id": d["owner_id"]}
+            for d in decisions])
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):

@@ -1,4 +1,5 @@
 """Routing decisions, without I/O: each default rule, the fallback, fairness, capacity."""
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -52,7 +53,7 @@ TEAM = [
     ({}, None, "general-pool"),  # any biller (specialists are billers too)
 ])
 def test_each_default_rule(kw, owner, rule):
-    team = [Staff(**vars(p)) for p in TEAM]
+    team = [dataclasses.replace(p) for p in TEAM]
     d = decide(task(**kw), DEFAULT_RULES, team, now=NOW)
     assert d.rule_id == rule, d.reason
     if owner:

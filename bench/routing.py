@@ -1,0 +1,145 @@
+"""Routing benchmark.
+
+route_decision_p99_us: one decision with 100 rules and 1,000 users × 50 skill tags in an
+org (the domain function the worker calls, on realistic tasks).
+routing_events_per_s and intake_events_per_s: each service alone on its own broker and
+database, N events published to its input topic, until its N output events are on the bus.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from aiokafka import AIOKafkaConsumer
+
+from common import events, kafka, localstack, topics
+from common.events.generated import TaskCreated
+from common.routing_rules import DEFAULT_RULES
+from common.settings import CommonSettings
+from common.tests.test_events import denial
+from services.routing.domain import Staff, StaffIndex, decide
+
+TYPES = ["Denial", "Follow-up", "Claim Status", "Prior Auth", "RxRenewal", "Co-sign",
+         "Referral", "Care Coordination"]
+PAYER_CLASSES = ["commercial", "medicare", "medicaid", "workers_comp", "tricare"]
+
+
+def org_setup(rng: random.Random) -> tuple[list[dict], list[Staff]]:
+    tags = [f"tag{i}" for i in range(300)] + TYPES + PAYER_CLASSES + \
+        ["SeniorBiller", "GovernmentPayers", "WorkersComp", "EscalationTeam", "ComplexCoding"]
+    rules = [{"id": f"r{i}", "when": {"payer_id_eq": f"payer-{i}", "amount_gt": i * 10},
+              "targets": [{"skills": rng.sample(tags, 2)}, {"role": "senior_biller"}]}
+             for i in range(100 - len(DEFAULT_RULES))] + DEFAULT_RULES
+    roles = ["biller", "senior_biller", "nurse", "physician", "care_coordinator"]
+    staff = [Staff(f"u{i}", frozenset([rng.choice(roles)]), frozenset(rng.sample(tags, 50)),
+                   capacity=60, active_tasks=rng.randint(0, 59)) for i in range(1000)]
+    return rules, staff
+
+
+def a_task(rng: random.Random, i: int) -> TaskCreated:
+    return TaskCreated(
+        task_id=uuid.uuid4(), task_type=rng.choice(TYPES), priority="Routine", title="t",
+        due_at=datetime.now(UTC) + timedelta(days=30), source_kind="DenialPosted",
+        source_id=f"S-{i}", source_module="RCM", payer_id=f"payer-{rng.randint(0, 200)}",
+        payer_class=rng.choice(PAYER_CLASSES), amount=Decimal(rng.randint(50, 20000)),
+        cpt_codes=rng.sample(["99213", "27447", "93000", "71046"], 2),
+        details={"service_date": (datetime.now(UTC)
+                                  - timedelta(days=rng.randint(1, 200))).date().isoformat()})
+
+
+def decision_p99_us(n: int) -> tuple[float, float]:
+    rng = random.Random(1)
+    rules, staff = org_setup(rng)
+    index = StaffIndex(staff)  # the worker builds it once per poll, for the whole batch
+    tasks = [a_task(rng, i) for i in range(n)]
+    times = []
+    for t in tasks:
+        t0 = time.perf_counter()
+        decide(t, rules, index)
+        times.append((time.perf_counter() - t0) * 1e6)
+    times.sort()
+    return times[int(0.99 * len(times))], times[len(times) // 2]
+
+
+async def throughput(stack, settings, service: str, n: int) -> float:
+    """Publish n input events for one service; time until its n outputs are on the bus."""
+    org = f"rt-{service}-{uuid.uuid4().hex[:6]}"
+    want = "TaskRouted" if service == "routing" else "TaskCreated"
+    consumer = AIOKafkaConsumer(topics.TASK_EVENTS.name, group_id=None,
+                                auto_offset_reset="latest", **settings.kafka_common(),
+                                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
+    await consumer.start()
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=100)
+    await consumer.seek_to_end()
+    await consumer.getmany(timeout_ms=200)
+    producer = kafka.producer(settings, "bench-routing")
+    await producer.start()
+    rng = random.Random(2)
+    if service == "intake":
+        await asyncio.to_thread(stack.register_org, org)
+    start = time.perf_counter()
+    for i in range(n):
+        p = a_task(rng, i) if service == "routing" else denial(source_id=f"T-{i}")
+        env = events.envelope(p, org_id=org, producer="bench")
+        key = str(p.task_id) if service == "routing" else p.source_id
+        await producer.send(topics.EVENT_TOPICS[type(p).__name__].name, events.encode(env),
+                            key=key.encode(), headers=env.headers)
+    await producer.flush()
+    seen = 0
+    while seen < n:
+        for msgs in (await consumer.getmany(timeout_ms=1000)).values():
+            seen += sum(1 for m in msgs if dict(m.headers).get("event_type") == want.encode()
+                        and dict(m.headers).get("org_id") == org.encode())
+    elapsed = time.perf_counter() - start
+    await producer.stop()
+    await consumer.stop()
+    return n / elapsed
+
+
+async def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--decisions", type=int, default=2000)
+    ap.add_argument("--events", type=int, default=5000)
+    args = ap.parse_args()
+    p99, p50 = decision_p99_us(args.decisions)
+    print(f"route_decision_p50_us: {p50:.0f}", flush=True)
+    print(f"route_decision_p99_us: {p99:.0f}", flush=True)
+
+    broker = None
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker = localstack.Broker(localstack.free_port()).start()
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    prefix = f"wqr_{uuid.uuid4().hex[:6]}_"
+    stack = localstack.Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix,
+                             log_dir=localstack.RUN_DIR / "bench-routing",
+                             extra_env={"LOG_LEVEL": "WARNING"})
+    settings = CommonSettings()
+    try:
+        stack.init(services=("routing", "intake", "gateway"))
+        stack.up(workers=("routing",), apis=())
+        routing = await throughput(stack, settings, "routing", args.events)
+        stack.down()
+        stack.procs.clear()
+        stack.up(workers=("intake", "gateway"), apis=("intake",))
+        intake = await throughput(stack, settings, "intake", args.events)
+    finally:
+        stack.down()
+        stack.drop_databases(services=("routing", "intake", "gateway"))
+        if broker:
+            broker.stop()
+    print(f"routing_events_per_s: {routing:.0f}")
+    print(f"intake_events_per_s: {intake:.0f}")
+    print(f"routing_to_intake_ratio: {routing / intake:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
