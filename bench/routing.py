@@ -68,8 +68,11 @@ def decision_p99_us(n: int) -> tuple[float, float]:
     return times[int(0.99 * len(times))], times[len(times) // 2]
 
 
-async def throughput(stack, settings, service: str, n: int) -> float:
-    """Publish n input events for one service; time until its n outputs are on the bus."""
+async def throughput(stack, settings, service: str, n: int, *, warm: bool = True) -> float:
+    """Publish n input events for one service; time until its n outputs are on the bus
+    (after a warm-up round, so joining the consumer group is not timed)."""
+    if warm:
+        await throughput(stack, settings, service, 20, warm=False)
     org = f"rt-{service}-{uuid.uuid4().hex[:6]}"
     want = "TaskRouted" if service == "routing" else "TaskCreated"
     consumer = AIOKafkaConsumer(topics.TASK_EVENTS.name, group_id=None,
