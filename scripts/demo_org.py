@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -43,11 +44,14 @@ CPT = ["99213", "99214", "99215", "93000", "71046", "80053", "97110", "20610", "
 ICD = ["E11.9", "I10", "M54.5", "J44.9", "E78.5", "N18.3", "F41.1", "M17.11", "Z00.00", "R07.9"]
 
 
-STAFF = [  # (role, skills) — a small practice's revenue-cycle and care team
+STAFF = [  # (role, skills) — a small practice's revenue-cycle and care team; the skills
+    # match the default routing rules (SeniorBiller, GovernmentPayers, WorkersComp, ...)
     ("practice_manager", []), ("org_admin", []),
     ("senior_biller", ["Denial", "SeniorBiller", "commercial", "appeals"]),
-    ("biller", ["Denial", "medicare", "medicaid"]),
-    ("biller", ["Denial", "workers_comp", "WorkersComp"]),
+    ("biller", ["Denial", "GovernmentPayers", "medicare", "medicaid"]),
+    ("biller", ["Denial", "WorkersComp", "workers_comp"]),
+    ("biller", ["Denial", "Follow-up", "Claim Status", "EscalationTeam"]),
+    ("biller", ["Denial", "ComplexCoding", "commercial"]),
     ("biller", ["Denial", "Follow-up", "Claim Status", "commercial"]),
     ("nurse", ["Prior Auth", "Referral", "RxRenewal"]),
     ("nurse", ["Prior Auth", "Care Coordination", "Spanish"]),
@@ -65,7 +69,8 @@ def staff(org: str, fake: Faker) -> dict:
         first, last = fake.first_name(), fake.last_name()
         email = f"{role.replace('_', '.')}{'' if i < 2 else i}@{org}.test"
         users.append({"org_id": org, "email": email, "name": f"{first} {last}",
-                      "password": DEMO_PASSWORD, "roles": [role], "skills": skills})
+                      "password": DEMO_PASSWORD, "roles": [role], "skills": skills,
+                      "capacity": 80})
     return {"orgs": [{"id": org, "name": org.replace("-", " ").title()}], "users": users}
 
 
@@ -104,7 +109,8 @@ CCM_TASKS = ["CCM: Care Plan Monthly OPEN", "CCM: Care Plan Monthly REVIEW/CLOSE
              "Care Coordination: Specialist Appts", "Care Coordination: Pharmacy"]
 
 
-def others(fake: Faker, rng: random.Random, today: date, n: int) -> list:
+def others(fake: Faker, rng: random.Random, today: date, n: int,
+           physician_id: str = "dr-1") -> list:
     """n source events of each kind but denials, as the eRx, clinical, referral and
     billing modules would send them."""
     out = []
@@ -130,7 +136,7 @@ def others(fake: Faker, rng: random.Random, today: date, n: int) -> list:
             source_id=f"CS-{today:%Y%m}-{i:04d}", **pt,
             document_type=rng.choice(["progress_note", "order", "telephone_order",
                                       "procedure_note"]),
-            author_id=f"np-{rng.randint(1, 4)}", supervising_physician_id="dr-1",
+            author_id=f"np-{rng.randint(1, 4)}", supervising_physician_id=physician_id,
             encounter_date=today - timedelta(days=rng.randint(0, 6))))
         spec = rng.choice(SPECIALTIES)
         out.append(ReferralAuthRequested(
@@ -159,7 +165,8 @@ def others(fake: Faker, rng: random.Random, today: date, n: int) -> list:
     return out
 
 
-async def load(org: str, denials: int, seed: int, each: int = 40) -> int:
+async def load(org: str, denials: int, seed: int, each: int = 40,
+               physician_id: str = "dr-1") -> int:
     fake, rng = Faker("en_US"), random.Random(seed)
     Faker.seed(seed)
     settings = CommonSettings()
@@ -169,7 +176,7 @@ async def load(org: str, denials: int, seed: int, each: int = 40) -> int:
     try:
         today = date.today()
         sources = [denial(fake, rng, today, n) for n in range(denials)]
-        sources += others(fake, rng, today, each)
+        sources += others(fake, rng, today, each, physician_id)
         for p in sources:
             env = events.envelope(p, org_id=org, producer=f"demo-{p.source_module.lower()}")
             await producer.send(topics.EVENT_TOPICS[type(p).__name__].name, events.encode(env),
@@ -195,7 +202,11 @@ def main() -> None:
     stack = Stack(CommonSettings().kafka_bootstrap_servers)
     stack.seed_users(people)
     stack.register_org(args.org, intake_url=args.intake_url)
-    n = asyncio.run(load(args.org, args.denials, args.seed))
+    from services.gateway.directory import USER_NAMESPACE
+
+    physician = next(u for u in people["users"] if u["roles"] == ["physician"])
+    n = asyncio.run(load(args.org, args.denials, args.seed,
+                         physician_id=str(uuid.uuid5(USER_NAMESPACE, physician["email"]))))
     print(f"demo org {args.org}: {len(people['users'])} staff, published {n} source events "
           f"({args.denials} denials, 40 of every other kind)")
     print(f"  sign in as {people['users'][0]['email']} (practice manager) or "
