@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -142,18 +141,9 @@ async def main() -> int:
     ap.add_argument("--rate", type=float, default=500.0)
     args = ap.parse_args()
 
-    broker = None
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = localstack.Broker(localstack.free_port()).start()
-        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
-    prefix = f"wqb_{uuid.uuid4().hex[:6]}_"
-    logs = Path(localstack.RUN_DIR / "bench")
-    stack = localstack.Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix, log_dir=logs,
-                             extra_env={"LOG_LEVEL": "WARNING"})
-    settings = CommonSettings()
-    try:
-        print(f"# starting the stack (logs in {logs})", file=sys.stderr)
-        stack.init()
+    print("# starting the stack (logs in .run/bench)", file=sys.stderr)
+    with localstack.scratch_stack("bench") as stack:
+        settings = CommonSettings()
         stack.up()
         producer = kafka.producer(settings, "bench")
         await producer.start()
@@ -167,11 +157,6 @@ async def main() -> int:
         await producer.stop()
         size = len(events.encode(events.envelope(denial(), org_id="bench-x", producer="bench")))
         raw = await raw_broker(settings, args.burst, size)
-    finally:
-        stack.down()
-        stack.drop_databases()
-        if broker:
-            broker.stop()
     print(f"pipeline_events_per_s: {rate:.0f}")
     print(f"pipeline_steady_offered_per_s: {args.rate:.0f}")
     print(f"pipeline_p50_ms: {pct(lat, 0.50):.1f}")

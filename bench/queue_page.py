@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 
 import httpx
@@ -77,17 +75,8 @@ async def main() -> int:
     ap.add_argument("--requests", type=int, default=300)
     args = ap.parse_args()
 
-    broker = None
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = localstack.Broker(localstack.free_port()).start()
-        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
-    prefix = f"wqq_{uuid.uuid4().hex[:6]}_"
-    stack = localstack.Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix,
-                             log_dir=localstack.RUN_DIR / "bench-queue",
-                             extra_env={"LOG_LEVEL": "WARNING"})
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{prefix}gateway"
-    try:
-        stack.init(services=("gateway",))
+    with localstack.scratch_stack("bench-queue", services=("gateway",)) as stack:
+        dsn = f"postgresql://postgres@127.0.0.1:5432/{stack.db_prefix}gateway"
         t0 = time.perf_counter()
         load(dsn, args.orgs, args.per_org)
         print(f"# loaded {args.orgs * args.per_org} tasks in {time.perf_counter() - t0:.0f}s",
@@ -123,11 +112,6 @@ async def main() -> int:
             assert len(rows) == 51
             total = conn.execute("SELECT count(*) FROM task").fetchone()[0]
             in_org = conn.execute("SELECT count(*) FROM task WHERE org_id = %s", (org,)).fetchone()[0]
-    finally:
-        stack.down()
-        stack.drop_databases(services=("gateway",))
-        if broker:
-            broker.stop()
     print(f"queue_tasks_total: {total}")
     print(f"queue_tasks_in_org: {in_org}")
     print(f"queue_p50_ms: {pct(api, 0.5):.2f}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import time
@@ -116,28 +115,14 @@ async def main() -> int:
     print(f"route_decision_p50_us: {p50:.0f}", flush=True)
     print(f"route_decision_p99_us: {p99:.0f}", flush=True)
 
-    broker = None
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = localstack.Broker(localstack.free_port()).start()
-        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
-    prefix = f"wqr_{uuid.uuid4().hex[:6]}_"
-    stack = localstack.Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix,
-                             log_dir=localstack.RUN_DIR / "bench-routing",
-                             extra_env={"LOG_LEVEL": "WARNING"})
-    settings = CommonSettings()
-    try:
-        stack.init(services=("routing", "intake", "gateway"))
+    with localstack.scratch_stack("bench-routing", services=("routing", "intake", "gateway")) as stack:
+        settings = CommonSettings()  # after the stack set KAFKA_BOOTSTRAP_SERVERS
         stack.up(workers=("routing",), apis=())
         routing = await throughput(stack, settings, "routing", args.events)
         stack.down()
         stack.procs.clear()
         stack.up(workers=("intake", "gateway"), apis=("intake",))
         intake = await throughput(stack, settings, "intake", args.events)
-    finally:
-        stack.down()
-        stack.drop_databases(services=("routing", "intake", "gateway"))
-        if broker:
-            broker.stop()
     print(f"routing_events_per_s: {routing:.0f}")
     print(f"intake_events_per_s: {intake:.0f}")
     print(f"routing_to_intake_ratio: {routing / intake:.2f}")

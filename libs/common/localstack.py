@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -261,6 +262,29 @@ class Stack:
 
         for s in services:
             db.drop_database(f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db_prefix}{s}")
+
+
+@contextlib.contextmanager
+def scratch_stack(name: str, services=SERVICES):
+    """A throw-away stack for a benchmark: its own broker (unless KAFKA_BOOTSTRAP_SERVERS
+    is set) and databases, topics and migrations done; stopped and dropped afterwards."""
+    import uuid
+
+    broker = None
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker = Broker(free_port()).start()
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    stack = Stack(os.environ["KAFKA_BOOTSTRAP_SERVERS"], f"wqb_{uuid.uuid4().hex[:6]}_",
+                  log_dir=RUN_DIR / name, extra_env={"LOG_LEVEL": "WARNING"})
+    try:
+        stack.init(services=services)
+        yield stack
+    finally:
+        stack.down()
+        stack.drop_databases(services=services)
+        if broker:
+            broker.stop()
+            os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
 
 
 def main(argv: list[str] | None = None) -> int:
