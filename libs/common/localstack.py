@@ -239,12 +239,17 @@ class Stack:
         return proc
 
     def up(self, workers=SERVICES, apis=WITH_API, timeout: float = 90) -> Stack:
-        for s in workers:
-            self.add(s, "worker").start()
-        for s in apis:
-            self.add(s, "api").start()
-        for p in self.procs.values():
-            p.wait_ready(timeout)
+        """Start processes and wait until each is ready; if one fails, stop them all."""
+        try:
+            for s in workers:
+                self.add(s, "worker").start()
+            for s in apis:
+                self.add(s, "api").start()
+            for p in self.procs.values():
+                p.wait_ready(timeout)
+        except BaseException:
+            self.down()
+            raise
         return self
 
     def __getitem__(self, name: str) -> Proc:
