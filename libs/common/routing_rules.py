@@ -7,7 +7,7 @@ from common import rules as lang
 
 MAX_RULES = 100
 MAX_SKILLS = 50
-TARGET_KEYS = {"skills", "role", "team", "user", "user_from", "queue"}
+TARGET_KEYS = {"skills", "role", "team", "user", "user_from", "queue", "timeout_s"}
 FACTS = {"task_type", "payer_id", "payer_class", "amount", "age_days", "cpt_codes",
          "icd_codes", "reason_codes", "source_module", "priority", "patient_id"}
 BILLING = ["Denial", "Follow-up", "Claim Status"]
@@ -64,6 +64,11 @@ def check_rules(rules: list[dict], known_skills: set[str] | None = None) -> None
         for t in targets:
             if not isinstance(t, dict) or not t or set(t) - TARGET_KEYS:
                 raise lang.RuleError(f"{name}: a target has keys among {', '.join(sorted(TARGET_KEYS))}")
+            timeout = t.get("timeout_s")
+            if timeout is not None and (not isinstance(timeout, int) or not 1 <= timeout <= 604800):
+                raise lang.RuleError(f"{name}: timeout_s is whole seconds from 1 to 604800")
+            if len(set(t) - {"timeout_s"}) == 0:
+                raise lang.RuleError(f"{name}: a target needs more than a timeout")
             for skill in t.get("skills", []):
                 if known_skills is not None and skill not in known_skills:
                     raise lang.RuleError(f"{name}: nobody in the org has the skill '{skill}'")

@@ -31,7 +31,8 @@ async def task_routed(batch: list[Envelope[TaskRouted]], uow: UnitOfWork) -> Non
     for chunk in one_per_task(batch):
         found = await store.set_routes(uow.session, [
             {"id": e.payload.task_id, "org_id": e.org_id, "queue": e.payload.queue,
-             "owner_id": e.payload.owner_id, "reason": e.payload.reason} for e in chunk])
+             "owner_id": e.payload.owner_id, "reason": e.payload.reason,
+             "reoffer": e.payload.reoffer} for e in chunk])
         missing = [e.payload.task_id for e in chunk if e.payload.task_id not in found]
         if missing:
             # Same topic, same key: TaskCreated is always read first, so this is another

@@ -201,12 +201,16 @@ async def set_routes(session: AsyncSession, routes: list[dict]) -> set[uuid.UUID
         return set()
     v = sa.values(sa.column("id", UUID(as_uuid=True)), sa.column("org_id", sa.Text),
                   sa.column("queue", sa.Text), sa.column("owner_id", sa.Text),
-                  sa.column("reason", sa.Text), name="v").data(
-        [(r["id"], r["org_id"], r["queue"], r["owner_id"], r["reason"]) for r in routes])
+                  sa.column("reason", sa.Text), sa.column("reoffer", sa.Boolean), name="v").data(
+        [(r["id"], r["org_id"], r["queue"], r["owner_id"], r["reason"], r.get("reoffer", False))
+         for r in routes])
     got = await session.execute(
         sa.update(task).where(task.c.id == v.c.id, task.c.org_id == v.c.org_id)
-        # An owner staff set by hand stays unless routing named one.
-        .values(queue=v.c.queue, owner_id=sa.func.coalesce(v.c.owner_id, task.c.owner_id),
+        # An owner staff set by hand stays unless routing named one; a re-offer (an
+        # offer expired) sets the owner routing names, even none.
+        .values(queue=v.c.queue,
+                owner_id=sa.case((v.c.reoffer, v.c.owner_id),
+                                 else_=sa.func.coalesce(v.c.owner_id, task.c.owner_id)),
                 routing_reason=v.c.reason,
                 version=task.c.version + 1, updated_at=sa.text("clock_timestamp()"))
         .returning(task.c.id))

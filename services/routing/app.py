@@ -14,6 +14,7 @@ class RoutingSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore", populate_by_name=True)
     service_name = "routing"
     health_port: int = 9102
+    offer_sweep_s: float = 1.0  # how often expired offers move on
 
 
 SERVICE = ServiceSpec(
@@ -23,4 +24,5 @@ SERVICE = ServiceSpec(
     versions=Path(__file__).parent / "migrations" / "versions",
     subscriptions=[subscribe(topics.TASK_EVENTS, handlers.TASK_HANDLERS),
                    subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
+    timers=[handlers.expire_offers],
 )

@@ -43,6 +43,8 @@ class Decision:
     rule_id: str | None
     reason: str
     candidates: list[dict] = field(default_factory=list)
+    position: tuple[int, int] | None = None  # (rule, target) that chose, to resume after
+    timeout_s: int | None = None  # the chosen target's offer time, if it has one
 
 
 def facts_of(task: TaskCreated, now: datetime) -> dict[str, Any]:
@@ -100,20 +102,27 @@ class StaffIndex:
 
 
 def decide(task: TaskCreated, rules: list[dict], staff: list[Staff] | StaffIndex, *,
-           now: datetime | None = None) -> Decision:
-    """Where a new task goes, and why."""
+           now: datetime | None = None, after: tuple[int, int] | None = None,
+           exclude: frozenset[str] = frozenset()) -> Decision:
+    """Where a new task goes, and why. ``after`` resumes past a (rule, target) position
+    and ``exclude`` skips people already offered the task (an expired offer)."""
     index = staff if isinstance(staff, StaffIndex) else StaffIndex(staff)
     now = now or datetime.now(UTC)
     facts = facts_of(task, now)
     tags = _tags(task)
-    for rule in rules:
+    for ri, rule in enumerate(rules):
+        if after is not None and ri < after[0]:
+            continue
         if not lang.holds(rule.get("when", {}), facts):
             continue
-        for target in rule["targets"]:
-            if "queue" in target and len(target) == 1:
+        for ti, target in enumerate(rule["targets"]):
+            if after is not None and (ri, ti) <= after:
+                continue
+            if "queue" in target and not set(target) - {"queue", "timeout_s"}:
                 return Decision(target["queue"], None, rule["id"],
-                                f"rule '{rule['id']}' ({rule.get('name', '')}): queue {target['queue']}")
-            matching = index.matching(target, task)
+                                f"rule '{rule['id']}' ({rule.get('name', '')}): queue {target['queue']}",
+                                position=(ri, ti))
+            matching = [s for s in index.matching(target, task) if s.user_id not in exclude]
             free = [s for s in matching if not s.away and s.active_tasks < s.capacity]
             if not free:
                 continue
@@ -127,7 +136,8 @@ def decide(task: TaskCreated, rules: list[dict], staff: list[Staff] | StaffIndex
                 f"{f', {busy} away or full' if busy else ''}; best skill match with the "
                 f"fewest active tasks ({best.active_tasks})",
                 [{"user_id": s.user_id, "score": len(s.skills & tags),
-                  "active_tasks": s.active_tasks, "note": None} for s in ranked[:5]])
+                  "active_tasks": s.active_tasks, "note": None} for s in ranked[:5]],
+                position=(ri, ti), timeout_s=target.get("timeout_s"))
     return Decision(DEFAULT_QUEUE, None, None,
                     f"no routing rule found anyone available for a {task.task_type} task: "
                     "the org's default queue")

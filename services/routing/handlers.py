@@ -1,8 +1,11 @@
 """Routing's handlers: decide for new tasks; keep staff, rules and workload current."""
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
+from common import logs
 from common.events import Envelope
 from common.events.generated import (
     RoutingRulesChanged,
@@ -16,6 +19,8 @@ from common.uow import UnitOfWork
 from services.routing import domain, store
 
 TERMINAL = {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
+NOT_YET_ACCEPTED = {"draft", "requested", "received"}
+log = logs.get(__name__)
 
 
 def _staff(row) -> domain.Staff:
@@ -24,17 +29,46 @@ def _staff(row) -> domain.Staff:
                         row.last_assigned_at.timestamp() if row.last_assigned_at else 0.0)
 
 
+async def _choose(session, task: TaskCreated, rules: list, staff: domain.StaffIndex,
+                  **resume) -> domain.Decision:
+    """Decide, then reserve the owner's capacity atomically; if another replica filled
+    that person meanwhile, decide again without them."""
+    while True:
+        d = domain.decide(task, rules, staff, **resume)
+        if d.owner_id is None:
+            return d
+        count = await store.reserve(session, d.owner_id)
+        chosen = staff.by_id[d.owner_id]
+        if count is not None:
+            chosen.active_tasks = count
+            chosen.last_assigned = datetime.now(UTC).timestamp()
+            return d
+        chosen.active_tasks = chosen.capacity
+
+
+def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> dict:
+    """What routing keeps to move the task on if nobody accepts it in time."""
+    if not (d.owner_id and d.timeout_s and d.position):
+        return {"task": None, "offer_expires_at": None, "offered": offered}
+    return {"task": task.model_dump(mode="json"), "rule_pos": d.position[0],
+            "target_pos": d.position[1], "offered": offered,
+            "offer_expires_at": datetime.now(UTC) + timedelta(seconds=d.timeout_s)}
+
+
+async def _context(session, orgs: set[str]):
+    rule_sets = await store.rules_of(session, orgs)
+    people: dict[str, list[domain.Staff]] = {o: [] for o in orgs}
+    for row in await store.staff_of(session, orgs):
+        people[row.org_id].append(_staff(row))
+    return rule_sets, {o: domain.StaffIndex(p) for o, p in people.items()}
+
+
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
     """Decide where each new task goes (once per task), reserve the owner's capacity
     atomically, and announce the decision with its explanation."""
     s = uow.session
     done = await store.already_routed(s, [e.payload.task_id for e in batch])
-    orgs = {e.org_id for e in batch}
-    rule_sets = await store.rules_of(s, orgs)
-    people: dict[str, list[domain.Staff]] = {o: [] for o in orgs}
-    for row in await store.staff_of(s, orgs):
-        people[row.org_id].append(_staff(row))
-    indexes = {o: domain.StaffIndex(p) for o, p in people.items()}
+    rule_sets, indexes = await _context(s, {e.org_id for e in batch})
     decided: list[dict] = []
     for e in batch:
         task = e.payload
@@ -42,29 +76,59 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
             continue
         done.add(task.task_id)
         version, rules = rule_sets.get(e.org_id, (0, domain.DEFAULT_RULES))
-        staff = indexes[e.org_id]
-        while True:
-            d = domain.decide(task, rules, staff)
-            if d.owner_id is None:
-                break
-            count = await store.reserve(s, d.owner_id)
-            chosen = staff.by_id[d.owner_id]
-            if count is not None:
-                chosen.active_tasks = count
-                chosen.last_assigned = e.occurred_at.timestamp()
-                break
-            chosen.active_tasks = chosen.capacity  # another replica filled them: next one
+        d = await _choose(s, task, rules, indexes[e.org_id])
         decided.append({"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
                         "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": version,
-                        "reason": d.reason, "candidates": d.candidates})
+                        "reason": d.reason, "candidates": d.candidates,
+                        "_offer": _offer(task, d, [d.owner_id] if d.owner_id else [])})
         await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                                   rule_id=d.rule_id, rule_version=version, reason=d.reason,
                                   candidates=d.candidates), cause=e, key=str(task.task_id))
     await store.record(s, decided)
 
 
+async def expire_offers(ctx) -> None:
+    """Timer: a task offered with a timeout that nobody accepted or started moves on to
+    the rule's next target (then the next rules, then the default queue)."""
+    every = getattr(ctx.settings, "offer_sweep_s", 1.0)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with ctx.sessions() as s, s.begin():
+                uow = UnitOfWork(s, producer="routing", outbox=ctx.outbox)
+                rows = await store.expired_offers(s)
+                if rows:
+                    rule_sets, indexes = await _context(s, {r.org_id for r in rows})
+                for row in rows:
+                    await _reoffer(uow, row, rule_sets, indexes)
+                await uow.finish()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bad moment for the database: try at the next tick
+            log.warning("offer_sweep_failed", error=str(exc))
+
+
+async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
+    task = TaskCreated.model_validate(row.task)
+    version, rules = rule_sets.get(row.org_id, (0, domain.DEFAULT_RULES))
+    await store.adjust(uow.session, row.owner_id, -1)
+    if row.owner_id in indexes[row.org_id].by_id:
+        indexes[row.org_id].by_id[row.owner_id].active_tasks -= 1
+    d = await _choose(uow.session, task, rules, indexes[row.org_id],
+                      after=(row.rule_pos, row.target_pos), exclude=frozenset(row.offered))
+    offered = [*row.offered, *([d.owner_id] if d.owner_id else [])]
+    await store.follow(uow.session, task.task_id, owner_id=d.owner_id,
+                       **_offer(task, d, offered))
+    reason = f"offered to {row.owner_id}, not accepted in time; {d.reason}"
+    await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
+                              rule_id=d.rule_id, rule_version=version, reason=reason,
+                              candidates=d.candidates, reoffer=True),
+                   org_id=row.org_id, key=str(task.task_id))
+
+
 async def task_assigned(batch: list[Envelope[TaskAssigned]], uow: UnitOfWork) -> None:
-    """A manual (re)assignment moves the task's weight from one person to another."""
+    """A manual (re)assignment moves the task's weight from one person to another (and
+    ends any open offer: a person chose)."""
     for e in batch:
         t = await store.routed(uow.session, e.payload.task_id)
         if t is None or t.owner_id == e.payload.owner_id:
@@ -72,16 +136,23 @@ async def task_assigned(batch: list[Envelope[TaskAssigned]], uow: UnitOfWork) ->
         if t.active:
             await store.adjust(uow.session, t.owner_id, -1)
             await store.adjust(uow.session, e.payload.owner_id, +1)
-        await store.follow(uow.session, e.payload.task_id, owner_id=e.payload.owner_id)
+        await store.follow(uow.session, e.payload.task_id, owner_id=e.payload.owner_id,
+                           offer_expires_at=None, task=None)
 
 
 async def task_status_changed(batch: list[Envelope[TaskStatusChanged]], uow: UnitOfWork) -> None:
-    """A finished task no longer counts against its owner."""
+    """Accepting or starting a task ends its offer; a finished task no longer counts
+    against its owner."""
     for e in batch:
-        if e.payload.to_status not in TERMINAL:
+        to = e.payload.to_status
+        if to in NOT_YET_ACCEPTED:
             continue
         t = await store.routed(uow.session, e.payload.task_id)
-        if t is not None and t.active:
+        if t is None:
+            continue
+        if t.offer_expires_at is not None:
+            await store.follow(uow.session, e.payload.task_id, offer_expires_at=None, task=None)
+        if to in TERMINAL and t.active:
             await store.adjust(uow.session, t.owner_id, -1)
             await store.follow(uow.session, e.payload.task_id, active=False)
 

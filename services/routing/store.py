@@ -52,6 +52,11 @@ routed_task = sa.Table(
     sa.Column("org_id", sa.Text, nullable=False),
     sa.Column("owner_id", sa.Text),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("task", JSONB),  # the TaskCreated payload, while an offer may expire
+    sa.Column("rule_pos", sa.Integer),
+    sa.Column("target_pos", sa.Integer),
+    sa.Column("offered", JSONB, nullable=False, server_default="[]"),
+    sa.Column("offer_expires_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -111,10 +116,11 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
 async def record(session: AsyncSession, decisions: list[dict]) -> None:
     """Keep decisions and start following each task's owner (two statements a batch)."""
     if decisions:
-        await session.execute(pg_insert(decision).on_conflict_do_nothing(), decisions)
+        await session.execute(pg_insert(decision).on_conflict_do_nothing(),
+                              [{k: v for k, v in d.items() if k != "_offer"} for d in decisions])
         await session.execute(pg_insert(routed_task).on_conflict_do_nothing(), [
-            {"task_id": d["task_id"], "org_id": d["org_id"], "owner_id": d["owner_id"]}
-            for d in decisions])
+            {"task_id": d["task_id"], "org_id": d["org_id"], "owner_id": d["owner_id"],
+             **d.pop("_offer", {})} for d in decisions])
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):
@@ -126,6 +132,15 @@ async def routed(session: AsyncSession, task_id: uuid.UUID):
 async def follow(session: AsyncSession, task_id: uuid.UUID, **values) -> None:
     await session.execute(sa.update(routed_task).where(routed_task.c.task_id == task_id)
                           .values(**values))
+
+
+async def expired_offers(session: AsyncSession, limit: int = 100) -> list:
+    """Active tasks whose offer ran out, locked (other replicas skip them)."""
+    return (await session.execute(
+        sa.select(routed_task).where(routed_task.c.offer_expires_at <= sa.func.now(),
+                                     routed_task.c.active)
+        .order_by(routed_task.c.offer_expires_at).limit(limit)
+        .with_for_update(skip_locked=True))).all()
 
 
 async def workloads(session: AsyncSession, org_id: str) -> dict[str, int]:

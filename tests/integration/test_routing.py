@@ -133,3 +133,45 @@ async def test_a_rule_changed_in_the_gateway_applies_live(stack, producer):
 
     t = await eventually(applied, timeout=30, every=0.5)
     assert t["owner_id"] == uid(f"ann@{org}.test")
+
+
+async def test_an_offer_nobody_accepts_moves_on_and_a_started_one_stays(stack, producer):
+    org = f"offer-{uuid.uuid4().hex[:6]}"
+    await staffed(stack, producer, org, [("ann", ["biller"], []), ("bob", ["biller"], []),
+                                         ("ccm", [], [])])
+    ann, bob = uid(f"ann@{org}.test"), uid(f"bob@{org}.test")
+    pm = auth(stack, org)
+    async with httpx.AsyncClient(base_url=stack["gateway-api"].url, headers=pm) as c:
+        r = await c.put("/api/v1/routing/rules", json={"rules": [
+            {"id": "ann-first", "when": {"task_type_eq": "Denial"},
+             "targets": [{"user": ann, "timeout_s": 2}, {"user": bob}]}]})
+        assert r.status_code == 200
+
+        n = 0
+
+        async def offered_to_ann():  # the rule change is live once a new denial goes to ann
+            nonlocal n
+            n += 1
+            await publish(producer, [denial(source_id=f"offer-{n}")], org)
+            t = (await routed(stack, org, n))[f"offer-{n}"]
+            return t if t["owner_id"] == ann else None
+
+        ignored = await eventually(offered_to_ann, timeout=30, every=0.5)
+        await publish(producer, [denial(source_id="started")], org)
+        started = (await routed(stack, org, n + 1))["started"]
+        assert started["owner_id"] == ann
+        tag = (await c.get(f"/api/v1/tasks/{started['id']}")).headers["ETag"]
+        r = await c.post(f"/api/v1/tasks/{started['id']}/status", json={"status": "in-progress"},
+                         headers={"If-Match": tag})
+        assert r.status_code == 200
+
+        async def moved_to_bob():
+            t = (await c.get(f"/api/v1/tasks/{ignored['id']}")).json()
+            return t if t["owner_id"] == bob else None
+
+        moved = await eventually(moved_to_bob, timeout=20, every=0.5)
+        routed_rows = [h for h in moved["history"] if h["action"] == "routed"]
+        assert "not accepted in time" in routed_rows[-1]["detail"]["reason"]
+        await asyncio.sleep(3)  # well past the 2 s offer: the started one stays with ann
+        kept = (await c.get(f"/api/v1/tasks/{started['id']}")).json()
+        assert kept["owner_id"] == ann and kept["status"] == "in-progress"

@@ -129,11 +129,12 @@ class TaskRouted(pydantic.BaseModel):
     rule_id: typing.Optional[str] = None
     rule_version: typing.Optional[types.Int32] = None
     candidates: typing.List[RoutingCandidate] = pydantic.Field(description="Who was considered, best first: the explanation shown on the task.", default_factory=list)
+    reoffer: bool = pydantic.Field(description="True when routing moves a task it routed before (an offer expired): the owner is exactly owner_id, even none.", default=False)
 
     
     class Meta:
         namespace = "wq.tasks"
-        field_order = ['task_id', 'queue', 'owner_id', 'rule_id', 'rule_version', 'reason', 'candidates']
+        field_order = ['task_id', 'queue', 'owner_id', 'rule_id', 'rule_version', 'reason', 'candidates', 'reoffer']
 
 
 class TaskStatusChanged(pydantic.BaseModel):

@@ -103,3 +103,23 @@ def test_a_bad_rule_is_refused_naming_the_rule(rules, message):
 
 def test_the_default_rules_are_valid():
     check_rules(DEFAULT_RULES)
+
+
+def test_an_expired_offer_resumes_at_the_next_target_without_who_had_it():
+    rules = [{"id": "r", "when": {"task_type_eq": "Denial"},
+              "targets": [{"role": "senior_biller", "timeout_s": 60}, {"role": "biller"}]}]
+    staff = [person("s1", ("senior_biller",)), person("s2", ("senior_biller",)), person("b1")]
+    first = decide(task(), rules, staff, now=NOW)
+    assert (first.owner_id, first.position, first.timeout_s) == ("s1", (0, 0), 60)
+    nxt = decide(task(), rules, staff, now=NOW, after=first.position, exclude=frozenset({"s1"}))
+    assert (nxt.owner_id, nxt.position, nxt.timeout_s) == ("b1", (0, 1), None)
+    done = decide(task(), rules, staff, now=NOW, after=nxt.position,
+                  exclude=frozenset({"s1", "b1"}))
+    assert (done.owner_id, done.queue) == (None, "default")
+
+
+def test_a_timeout_must_be_whole_seconds_and_not_alone():
+    with pytest.raises(lang.RuleError, match="timeout_s is whole seconds"):
+        check_rules([{"id": "t", "targets": [{"role": "biller", "timeout_s": 0.5}]}])
+    with pytest.raises(lang.RuleError, match="more than a timeout"):
+        check_rules([{"id": "t", "targets": [{"timeout_s": 5}]}])
