@@ -4,7 +4,7 @@ from __future__ import annotations
 from common.events import Envelope
 from common.events.generated import TaskCreated, TaskRouted
 from common.uow import UnitOfWork
-from services.gateway import store
+from services.gateway import domain, store
 
 
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
@@ -12,7 +12,7 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
     fresh = await store.create_tasks(uow.session, [
         {**e.payload.model_dump(exclude={"task_id"}), "id": e.payload.task_id,
          "org_id": e.org_id, "status": "requested",
-         "priority_rank": store.PRIORITY_RANK.get(e.payload.priority, 9),
+         "priority_rank": domain.PRIORITY_RANK.get(e.payload.priority, 9),
          "created_at": e.occurred_at} for e in batch])
     history = []
     for e in batch:

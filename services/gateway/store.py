@@ -182,7 +182,6 @@ async def versions_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) ->
         .order_by(task_version.c.version.desc()))).all()
 
 
-PRIORITY_RANK = {"Urgent": 0, "High": 1, "Routine": 2, "Low": 3}
 
 
 async def create_tasks(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID]:

@@ -12,7 +12,6 @@ from typing import Any
 
 from common import rules as lang
 from common.events.generated import TaskCreated
-from common.routing_rules import DEFAULT_RULES, check_rules  # noqa: F401 (re-exported)
 
 DEFAULT_QUEUE = "default"
 

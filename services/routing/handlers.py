@@ -15,6 +15,7 @@ from common.events.generated import (
     TaskStatusChanged,
     UserUpserted,
 )
+from common.routing_rules import DEFAULT_RULES, check_rules
 from common.uow import UnitOfWork
 from services.routing import domain, store
 
@@ -70,21 +71,23 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
     done = await store.already_routed(s, [e.payload.task_id for e in batch])
     rule_sets, indexes = await _context(s, {e.org_id for e in batch})
     decided: list[dict] = []
+    followed: list[dict] = []
     for e in batch:
         task = e.payload
         if task.task_id in done:
             continue
         done.add(task.task_id)
-        version, rules = rule_sets.get(e.org_id, (0, domain.DEFAULT_RULES))
+        version, rules = rule_sets.get(e.org_id, (0, DEFAULT_RULES))
         d = await _choose(s, task, rules, indexes[e.org_id])
         decided.append({"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
                         "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": version,
-                        "reason": d.reason, "candidates": d.candidates,
-                        "_offer": _offer(task, d, [d.owner_id] if d.owner_id else [])})
+                        "reason": d.reason, "candidates": d.candidates})
+        followed.append({"task_id": task.task_id, "org_id": e.org_id, "owner_id": d.owner_id,
+                         **_offer(task, d, [d.owner_id] if d.owner_id else [])})
         await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                                   rule_id=d.rule_id, rule_version=version, reason=d.reason,
                                   candidates=d.candidates), cause=e, key=str(task.task_id))
-    await store.record(s, decided)
+    await store.record(s, decided, followed)
 
 
 async def expire_offers(ctx) -> None:
@@ -110,7 +113,7 @@ async def expire_offers(ctx) -> None:
 
 async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
     task = TaskCreated.model_validate(row.task)
-    version, rules = rule_sets.get(row.org_id, (0, domain.DEFAULT_RULES))
+    version, rules = rule_sets.get(row.org_id, (0, DEFAULT_RULES))
     await store.adjust(uow.session, row.owner_id, -1)
     if row.owner_id in indexes[row.org_id].by_id:
         indexes[row.org_id].by_id[row.owner_id].active_tasks -= 1
@@ -170,7 +173,7 @@ async def rules_changed(batch: list[Envelope[RoutingRulesChanged]], uow: UnitOfW
     """Apply an org's new rule set at once (no restart); older versions are ignored."""
     for e in batch:
         rules = json.loads(e.payload.rules_json)
-        domain.check_rules(rules)  # the gateway validated; a bad set never replaces a good one
+        check_rules(rules)  # the gateway validated; a bad set never replaces a good one
         await store.set_rules(uow.session, e.org_id, e.payload.version, rules)
 
 

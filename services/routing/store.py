@@ -113,14 +113,11 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
     return set(got.scalars())
 
 
-async def record(session: AsyncSession, decisions: list[dict]) -> None:
-    """Keep decisions and start following each task's owner (two statements a batch)."""
+async def record(session: AsyncSession, decisions: list[dict], followed: list[dict]) -> None:
+    """Keep decisions and start following each task's owner and offer (two statements)."""
     if decisions:
-        await session.execute(pg_insert(decision).on_conflict_do_nothing(),
-                              [{k: v for k, v in d.items() if k != "_offer"} for d in decisions])
-        await session.execute(pg_insert(routed_task).on_conflict_do_nothing(), [
-            {"task_id": d["task_id"], "org_id": d["org_id"], "owner_id": d["owner_id"],
-             **d.pop("_offer", {})} for d in decisions])
+        await session.execute(pg_insert(decision).on_conflict_do_nothing(), decisions)
+        await session.execute(pg_insert(routed_task).on_conflict_do_nothing(), followed)
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):
@@ -142,9 +139,3 @@ async def expired_offers(session: AsyncSession, limit: int = 100) -> list:
         .order_by(routed_task.c.offer_expires_at).limit(limit)
         .with_for_update(skip_locked=True))).all()
 
-
-async def workloads(session: AsyncSession, org_id: str) -> dict[str, int]:
-    """Active task count per user of an org."""
-    got = await session.execute(sa.select(staff.c.user_id, staff.c.active_tasks)
-                                .where(staff.c.org_id == org_id))
-    return dict(got.all())
