@@ -7,9 +7,12 @@ RUN := .run
 GATEWAY_URL ?= http://127.0.0.1:8000
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: lock install deps broker run stop status test test-unit test-integration bench lint codegen clean
+.PHONY: lock install assets browser deps broker run stop status test test-unit test-integration bench lint codegen clean
 
-install: $(VENV)/.installed
+WEB := services/gateway/web
+VENDOR := $(WEB)/static/vendor
+
+install: $(VENV)/.installed assets
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV)
@@ -17,6 +20,21 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(UV) pip sync -q -p $(PY) requirements.lock
 	$(UV) pip install -q -p $(PY) --no-deps -e .
 	touch $@
+
+# The web app's assets from the npm registry (never a CDN at run time), served by the gateway.
+assets: $(VENDOR)/.built
+
+$(VENDOR)/.built: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(WEB)/node_modules/htmx.org/dist/htmx.min.js $(WEB)/node_modules/sortablejs/Sortable.min.js $(VENDOR)/
+	touch $@
+
+# Headless Chromium for the browser tests, from Debian (Playwright drives it; it downloads nothing).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null; }
+	@chromium --version
 
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev -o requirements.lock
@@ -47,7 +65,7 @@ stop:
 	  kill -KILL -- -$$pid 2>/dev/null || true; rm -f $(RUN)/honcho.pid; echo "services stopped"; fi
 	@$(PY) -m common.localstack broker-stop && echo "broker stopped"
 
-test: deps
+test: deps browser
 	$(VENV)/bin/ruff check -q libs services tests bench scripts conftest.py
 	$(PY) -m pytest -q
 

@@ -57,6 +57,8 @@ class ServiceSpec:
     api_port_default: int = 0
     # Extra CLI commands: name → (add arguments to the subparser, run(settings, args) → exit code)
     commands: dict[str, tuple[Callable, Callable]] = field(default_factory=dict)
+    # What the API app needs beyond routes (static files, HTML error pages), called once
+    setup_api: Callable[[FastAPI], None] | None = None
 
     def tables(self) -> tuple[sa.Table, sa.Table]:
         return self.metadata.tables["outbox"], self.metadata.tables["processed_event"]
@@ -153,6 +155,8 @@ def create_api(spec: ServiceSpec, settings: CommonSettings | None = None) -> Fas
     app.include_router(health.router(f"{spec.name}-api", health.checks_for(ctx.settings, ctx.engine)))
     if spec.router:
         app.include_router(spec.router())
+    if spec.setup_api:
+        spec.setup_api(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

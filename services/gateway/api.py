@@ -360,6 +360,159 @@ async def resolve_view(s, user: auth.User, f: QueueFilter) -> QueueFilter:
     return merged
 
 
+async def queue_page(s, user: auth.User, p: QueueParams) -> QueuePage:
+    """One page of the queue for a user: their view and filters, keyset-paged."""
+    limit, cursor = p.limit, p.cursor
+    f = await resolve_view(s, user, QueueFilter.model_validate(
+        p.model_dump(exclude={"limit", "cursor"}, exclude_unset=True)))
+    now = datetime.now(UTC)
+    after = decode_cursor(cursor, f.sort) if cursor else None
+    rows = (await s.execute(store.queue_query(f, org_id=user.org_id, user_id=user.id,
+                                              now=now, after=after, limit=limit + 1))).all()
+    items = [task_out(row, now) for row in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        cols, _ = store.SORTS[f.sort]
+        last = rows[limit - 1]
+        nxt = encode_cursor([getattr(last, c) for c in cols] + [last.id])
+    if f.patient_id:
+        await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
+                          detail={"patient_id": f.patient_id, "what": "queue"})
+        await s.commit()
+    return QueuePage(items=items, next_cursor=nxt, view=f.view)
+
+
+async def column_counts(s, user: auth.User, f: QueueFilter) -> dict[str, int]:
+    """Tasks per board column matching a (resolved) filter, every status counted."""
+    if not f.status:
+        f = f.model_copy(update={"status": list(domain.STATUSES)})
+    rows = (await s.execute(store.column_counts(f, org_id=user.org_id, user_id=user.id,
+                                                now=datetime.now(UTC)))).all()
+    out = dict.fromkeys(domain.COLUMNS, 0)
+    for status, business_status, n in rows:
+        out[domain.column_of(status, business_status)] += n
+    return out
+
+
+async def task_detail(s, user: auth.User, task_id: uuid.UUID) -> TaskDetail:
+    """A task of the user's org with everything on it; the read is audited. 404 if none."""
+    row = await store.get_task(s, user.org_id, task_id)
+    if row is None:
+        raise HTTPException(404, f"task {task_id} not found")
+    now = datetime.now(UTC)
+    history = await store.history_of(s, user.org_id, task_id)
+    notes = await store.notes_of(s, user.org_id, task_id)
+    times = await store.time_of(s, user.org_id, task_id)
+    subs = await store.subtasks_of(s, user.org_id, task_id)
+    await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read", task_row=row)
+    await s.commit()
+    base = task_out(row, now).model_dump()
+    return TaskDetail(
+        **base, details=row.details, cpt_codes=row.cpt_codes, icd_codes=row.icd_codes,
+        allowed_next=domain.allowed_next(row.status),
+        history=[HistoryOut.model_validate(h) for h in history],
+        notes=[NoteOut.model_validate(n) for n in notes],
+        time_entries=[TimeOut.model_validate(t) for t in times],
+        total_minutes=sum(t.minutes for t in times),
+        subtasks=[task_out(x, now) for x in subs])
+
+
+async def authenticate(s, settings, body: Login) -> Token:
+    """Check an e-mail and password; a signed session token, or 401."""
+    row = await store.user_by_email(s, body.email)
+    if row is None or not auth.verify_password(row.password_hash, body.password):
+        raise HTTPException(401, "wrong e-mail or password")
+    user = auth.User(row.id, row.org_id, row.name, row.email, tuple(row.roles), tuple(row.skills))
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    return Token(access_token=auth.issue_token(user, secret=settings.jwt_secret, ttl=ttl),
+                 expires_in=int(ttl.total_seconds()), user=UserOut.model_validate(row))
+
+
+async def views_for(s, user: auth.User) -> list[ViewOut]:
+    """The views a user can pick: built-in, the org's shared ones, their own."""
+    out = [ViewOut(id=name, name=name, shared=True, builtin=True,
+                   filters=QueueFilter.model_validate(f)) for name, f in BUILTIN_VIEWS.items()]
+    for v in await store.views_of(s, user.org_id, user.id):
+        out.append(ViewOut(id=str(v.id), name=v.name, shared=v.owner_id is None,
+                           builtin=False, filters=QueueFilter.model_validate(v.filters)))
+    return out
+
+
+async def store_view(s, user: auth.User, body: ViewIn) -> ViewOut:
+    """Save a named view for the user (or, by a manager, for the org)."""
+    if body.shared and not user.is_manager:
+        raise HTTPException(403, "only a practice manager or org admin may share a view")
+    if body.name in BUILTIN_VIEWS:
+        raise HTTPException(409, f"'{body.name}' is a built-in view; choose another name")
+    vid = uuid.uuid4()
+    try:
+        await s.execute(sa.insert(store.saved_view).values(
+            id=vid, org_id=user.org_id, owner_id=None if body.shared else user.id,
+            name=body.name, filters=body.filters.model_dump(exclude={"view"},
+                                                             exclude_defaults=True)))
+        await s.commit()
+    except sa.exc.IntegrityError:
+        raise HTTPException(409, f"you already have a view named '{body.name}'") from None
+    return ViewOut(id=str(vid), name=body.name, shared=body.shared, builtin=False,
+                   filters=body.filters)
+
+
+async def change_user(c, manager: auth.User, user_id: str, body: UserPatch) -> UserOut:
+    """Change a user's roles, skills, capacity, away or active; announced and audited."""
+    from services.gateway.directory import announce_user
+
+    changes = body.model_dump(exclude_unset=True)
+    async with actions.unit_of_work(c) as uow:
+        row = await store.user_by_id(uow.session, manager.org_id, user_id)
+        if row is None:
+            raise HTTPException(404, f"no user {user_id} in your org")
+        if changes:
+            await uow.session.execute(sa.update(store.app_user).where(
+                store.app_user.c.id == user_id).values(**changes))
+            row = await store.user_by_id(uow.session, manager.org_id, user_id)
+            await announce_user(uow, row)
+            await store.audit(uow.session, org_id=manager.org_id, actor_id=manager.id,
+                              action="user_changed", detail={"user_id": user_id, **changes})
+    return UserOut.model_validate(row)
+
+
+async def current_rules(s, user: auth.User) -> RulesOut:
+    """The org's routing rules in force (the defaults until it sets its own)."""
+    from common.routing_rules import DEFAULT_RULES
+
+    row = await store.latest_rules(s, user.org_id)
+    if row is None:
+        return RulesOut(version=0, rules=DEFAULT_RULES, defaults=True)
+    return RulesOut(version=row.version, rules=row.rules, defaults=False)
+
+
+async def replace_rules(c, manager: auth.User, rules: list[dict]) -> RulesOut:
+    """Validate and store a new version of the org's rules; routing applies it at once."""
+    from common.events.generated import RoutingRulesChanged
+    from common.routing_rules import check_rules
+    from common.rules import RuleError
+
+    async with actions.unit_of_work(c) as uow:
+        known = await store.org_skills(uow.session, manager.org_id)
+        try:
+            check_rules(rules, known_skills=known)
+        except RuleError as exc:
+            raise HTTPException(422, str(exc)) from None
+        version = await store.add_rules(uow.session, manager.org_id, rules, manager.id)
+        await uow.emit(RoutingRulesChanged(version=version, rules_json=json.dumps(rules),
+                                           changed_by=manager.id),
+                       org_id=manager.org_id, key=manager.org_id)
+        await store.audit(uow.session, org_id=manager.org_id, actor_id=manager.id,
+                          action="routing_rules_changed", detail={"version": version})
+    return RulesOut(version=version, rules=rules, defaults=False)
+
+
+async def audit_search(s, user: auth.User, *, limit: int = 500, **filters) -> list[AuditOut]:
+    """Audit rows of the user's org, newest first, by patient, payer, type, actor, dates."""
+    rows = (await s.execute(store.audit_query(org_id=user.org_id, limit=limit, **filters))).all()
+    return [AuditOut.model_validate(r) for r in rows]
+
+
 # ---------- routes ----------
 
 def router() -> APIRouter:
@@ -370,18 +523,10 @@ def router() -> APIRouter:
 
     @r.post("/auth/token", response_model=Token, tags=["auth"], summary="Sign in")
     async def sign_in(body: Login, request: Request, response: Response, s: Session) -> Token:
-        row = await store.user_by_email(s, body.email)
-        if row is None or not auth.verify_password(row.password_hash, body.password):
-            raise HTTPException(401, "wrong e-mail or password")
-        user = auth.User(row.id, row.org_id, row.name, row.email, tuple(row.roles),
-                         tuple(row.skills))
-        settings = ctx(request).settings
-        ttl = timedelta(minutes=settings.token_ttl_minutes)
-        token = auth.issue_token(user, secret=settings.jwt_secret, ttl=ttl)
-        response.set_cookie(auth.COOKIE, token, httponly=True, samesite="lax",
-                            max_age=int(ttl.total_seconds()))
-        return Token(access_token=token, expires_in=int(ttl.total_seconds()),
-                     user=UserOut.model_validate(row))
+        token = await authenticate(s, ctx(request).settings, body)
+        response.set_cookie(auth.COOKIE, token.access_token, httponly=True, samesite="lax",
+                            max_age=token.expires_in)
+        return token
 
     @r.get("/me", response_model=UserOut, tags=["auth"], summary="Who is signed in")
     async def me(user: CurrentUser, s: Session) -> UserOut:
@@ -394,37 +539,12 @@ def router() -> APIRouter:
            summary="The queue: filter, sort, page (keyset); a view fills in filters")
     async def queue(user: CurrentUser, s: Session,
                     p: Annotated[QueueParams, Query()]) -> QueuePage:
-        limit, cursor = p.limit, p.cursor
-        f = await resolve_view(s, user, QueueFilter.model_validate(
-            p.model_dump(exclude={"limit", "cursor"}, exclude_unset=True)))
-        now = datetime.now(UTC)
-        after = decode_cursor(cursor, f.sort) if cursor else None
-        rows = (await s.execute(store.queue_query(f, org_id=user.org_id, user_id=user.id,
-                                                  now=now, after=after, limit=limit + 1))).all()
-        items = [task_out(row, now) for row in rows[:limit]]
-        nxt = None
-        if len(rows) > limit:
-            cols, _ = store.SORTS[f.sort]
-            last = rows[limit - 1]
-            nxt = encode_cursor([getattr(last, c) for c in cols] + [last.id])
-        if f.patient_id:
-            await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
-                              detail={"patient_id": f.patient_id, "what": "queue"})
-            await s.commit()
-        return QueuePage(items=items, next_cursor=nxt, view=f.view)
+        return await queue_page(s, user, p)
 
     @r.get("/queue/counts", response_model=ColumnCounts, tags=["queue"],
            summary="Tasks per board column for the same filters (count badges)")
     async def counts(user: CurrentUser, s: Session, f: Annotated[QueueFilter, Query()]) -> ColumnCounts:
-        f = await resolve_view(s, user, f)
-        if not f.status:
-            f = f.model_copy(update={"status": list(domain.STATUSES)})
-        rows = (await s.execute(store.column_counts(f, org_id=user.org_id, user_id=user.id,
-                                                    now=datetime.now(UTC)))).all()
-        out = dict.fromkeys(domain.COLUMNS, 0)
-        for status, business_status, n in rows:
-            out[domain.column_of(status, business_status)] += n
-        return ColumnCounts(columns=out)
+        return ColumnCounts(columns=await column_counts(s, user, await resolve_view(s, user, f)))
 
     @r.get("/tasks", response_model=list[TaskOut], tags=["tasks"],
            summary="Several tasks by id (those of your org)")
@@ -438,26 +558,9 @@ def router() -> APIRouter:
            summary="One task with history, notes, time and sub-tasks; ETag for edits")
     async def get_task(task_id: uuid.UUID, user: CurrentUser, s: Session,
                        response: Response) -> TaskDetail:
-        row = await store.get_task(s, user.org_id, task_id)
-        if row is None:
-            raise HTTPException(404, f"task {task_id} not found")
-        now = datetime.now(UTC)
-        history = await store.history_of(s, user.org_id, task_id)
-        notes = await store.notes_of(s, user.org_id, task_id)
-        times = await store.time_of(s, user.org_id, task_id)
-        subs = await store.subtasks_of(s, user.org_id, task_id)
-        await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read", task_row=row)
-        await s.commit()
-        response.headers["ETag"] = domain.etag(row.version)
-        base = task_out(row, now).model_dump()
-        return TaskDetail(
-            **base, details=row.details, cpt_codes=row.cpt_codes, icd_codes=row.icd_codes,
-            allowed_next=domain.allowed_next(row.status),
-            history=[HistoryOut.model_validate(h) for h in history],
-            notes=[NoteOut.model_validate(n) for n in notes],
-            time_entries=[TimeOut.model_validate(t) for t in times],
-            total_minutes=sum(t.minutes for t in times),
-            subtasks=[task_out(x, now) for x in subs])
+        detail = await task_detail(s, user, task_id)
+        response.headers["ETag"] = domain.etag(detail.version)
+        return detail
 
     @r.post("/tasks/{task_id}/status", response_model=Created, tags=["tasks"],
             summary="Change status (FHIR state machine); 409 lists the allowed next states",
@@ -515,30 +618,11 @@ def router() -> APIRouter:
     @r.get("/views", response_model=list[ViewOut], tags=["queue"],
            summary="Saved views: the built-in ones, the org's and yours")
     async def list_views(user: CurrentUser, s: Session) -> list[ViewOut]:
-        out = [ViewOut(id=name, name=name, shared=True, builtin=True,
-                       filters=QueueFilter.model_validate(f)) for name, f in BUILTIN_VIEWS.items()]
-        for v in await store.views_of(s, user.org_id, user.id):
-            out.append(ViewOut(id=str(v.id), name=v.name, shared=v.owner_id is None,
-                               builtin=False, filters=QueueFilter.model_validate(v.filters)))
-        return out
+        return await views_for(s, user)
 
     @r.post("/views", response_model=ViewOut, status_code=201, tags=["queue"])
     async def save_view(body: ViewIn, user: CurrentUser, s: Session) -> ViewOut:
-        if body.shared and not user.is_manager:
-            raise HTTPException(403, "only a practice manager or org admin may share a view")
-        if body.name in BUILTIN_VIEWS:
-            raise HTTPException(409, f"'{body.name}' is a built-in view; choose another name")
-        vid = uuid.uuid4()
-        try:
-            await s.execute(sa.insert(store.saved_view).values(
-                id=vid, org_id=user.org_id, owner_id=None if body.shared else user.id,
-                name=body.name, filters=body.filters.model_dump(exclude={"view"},
-                                                                 exclude_defaults=True)))
-            await s.commit()
-        except sa.exc.IntegrityError:
-            raise HTTPException(409, f"you already have a view named '{body.name}'") from None
-        return ViewOut(id=str(vid), name=body.name, shared=body.shared, builtin=False,
-                       filters=body.filters)
+        return await store_view(s, user, body)
 
     @r.delete("/views/{view_id}", status_code=204, tags=["queue"])
     async def delete_view(view_id: uuid.UUID, user: CurrentUser, s: Session) -> Response:
@@ -577,52 +661,17 @@ def router() -> APIRouter:
     @r.patch("/users/{user_id}", response_model=UserOut, tags=["directory"],
              summary="Change a user's roles, skills, capacity, away or active (managers)")
     async def patch_user(user_id: str, body: UserPatch, user: Manager, request: Request) -> UserOut:
-        from services.gateway.directory import announce_user
-
-        changes = body.model_dump(exclude_unset=True)
-        async with actions.unit_of_work(ctx(request)) as uow:
-            row = await store.user_by_id(uow.session, user.org_id, user_id)
-            if row is None:
-                raise HTTPException(404, f"no user {user_id} in your org")
-            if changes:
-                await uow.session.execute(sa.update(store.app_user).where(
-                    store.app_user.c.id == user_id).values(**changes))
-                row = await store.user_by_id(uow.session, user.org_id, user_id)
-                await announce_user(uow, row)
-                await store.audit(uow.session, org_id=user.org_id, actor_id=user.id,
-                                  action="user_changed", detail={"user_id": user_id, **changes})
-        return UserOut.model_validate(row)
+        return await change_user(ctx(request), user, user_id, body)
 
     @r.get("/routing/rules", response_model=RulesOut, tags=["routing"],
            summary="The org's routing rules, in priority order (managers)")
     async def get_rules(user: Manager, s: Session) -> RulesOut:
-        from common.routing_rules import DEFAULT_RULES
-
-        row = await store.latest_rules(s, user.org_id)
-        if row is None:
-            return RulesOut(version=0, rules=DEFAULT_RULES, defaults=True)
-        return RulesOut(version=row.version, rules=row.rules, defaults=False)
+        return await current_rules(s, user)
 
     @r.put("/routing/rules", response_model=RulesOut, tags=["routing"],
            summary="Replace the org's routing rules: validated, versioned, live at once")
     async def put_rules(body: RulesIn, user: Manager, request: Request) -> RulesOut:
-        from common.events.generated import RoutingRulesChanged
-        from common.routing_rules import check_rules
-        from common.rules import RuleError
-
-        async with actions.unit_of_work(ctx(request)) as uow:
-            known = await store.org_skills(uow.session, user.org_id)
-            try:
-                check_rules(body.rules, known_skills=known)
-            except RuleError as exc:
-                raise HTTPException(422, str(exc)) from None
-            version = await store.add_rules(uow.session, user.org_id, body.rules, user.id)
-            await uow.emit(RoutingRulesChanged(version=version, rules_json=json.dumps(body.rules),
-                                               changed_by=user.id),
-                           org_id=user.org_id, key=user.org_id)
-            await store.audit(uow.session, org_id=user.org_id, actor_id=user.id,
-                              action="routing_rules_changed", detail={"version": version})
-        return RulesOut(version=version, rules=body.rules, defaults=False)
+        return await replace_rules(ctx(request), user, body.rules)
 
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"],
            summary="The audit trail (managers): search; format=csv to export")
@@ -632,10 +681,9 @@ def router() -> APIRouter:
                     since: datetime | None = None, until: datetime | None = None,
                     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
                     format: Literal["json", "csv"] = "json"):
-        rows = (await s.execute(store.audit_query(
-            org_id=user.org_id, patient_id=patient_id, payer_id=payer_id, task_type=task_type,
-            actor_id=actor_id, task_id=task_id, since=since, until=until, limit=limit))).all()
-        out = [AuditOut.model_validate(r) for r in rows]
+        out = await audit_search(s, user, patient_id=patient_id, payer_id=payer_id,
+                                 task_type=task_type, actor_id=actor_id, task_id=task_id,
+                                 since=since, until=until, limit=limit)
         if format == "json":
             return out
         buf = io.StringIO()
@@ -649,13 +697,10 @@ def router() -> APIRouter:
         return StreamingResponse(iter([buf.getvalue()]), media_type="text/csv",
                                  headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
+    from services.gateway import web
+
     top = APIRouter()
-
-    @top.get("/", include_in_schema=False)
-    async def home() -> Response:
-        # The web UI lands here with its own issue; until then, the API's own pages.
-        return Response(status_code=307, headers={"Location": "/docs"})
-
     top.include_router(r)
     top.include_router(fhir.router())
+    top.include_router(web.router())
     return top

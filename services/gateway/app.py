@@ -7,7 +7,7 @@ from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
-from services.gateway import api, directory, handlers, store
+from services.gateway import api, directory, handlers, store, web
 
 
 class GatewaySettings(CommonSettings):
@@ -28,4 +28,5 @@ SERVICE = ServiceSpec(
     subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
     router=api.router,
     commands={"seed-users": (directory.configure, directory.run)},
+    setup_api=web.setup,
 )

@@ -51,6 +51,7 @@ task = sa.Table(
               server_default=sa.text("clock_timestamp()")),
     sa.Index("ix_task_org_due", "org_id", "due_at", "id"),
     sa.Index("ix_task_org_queue", "org_id", "queue", "due_at", "id"),
+    sa.Index("ix_task_org_updated", "org_id", "updated_at", "id"),
 )
 
 task_history = sa.Table(
@@ -164,6 +165,31 @@ audit_log = sa.Table(
     sa.Column("task_type", sa.Text),
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),
 )
+
+user_pref = sa.Table(
+    "user_pref", metadata,
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("value", JSONB, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+
+async def get_pref(session: AsyncSession, user_id: str, name: str) -> dict | None:
+    """A user's saved preference (e.g. their board filters), or None."""
+    return (await session.execute(sa.select(user_pref.c.value).where(
+        user_pref.c.user_id == user_id, user_pref.c.name == name))).scalar()
+
+
+async def set_pref(session: AsyncSession, *, user_id: str, org_id: str, name: str,
+                   value: dict) -> None:
+    """Save a user's preference, replacing the previous value."""
+    stmt = pg_insert(user_pref).values(user_id=user_id, org_id=org_id, name=name, value=value)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[user_pref.c.user_id, user_pref.c.name],
+        set_={"value": stmt.excluded.value, "updated_at": sa.func.now()}))
+
 
 task_version = sa.Table(
     "task_version", metadata,
@@ -285,6 +311,31 @@ def column_counts(f, *, org_id: str, user_id: str, now: datetime) -> sa.Select:
     base = filtered(sa.select(task.c.status, task.c.business_status, sa.func.count()), f,
                     org_id=org_id, user_id=user_id, now=now)
     return base.group_by(task.c.status, task.c.business_status)
+
+
+def in_column(column: str) -> sa.ColumnElement[bool]:
+    """The board column a task shows in, as a condition (businessStatus decides first)."""
+    from services.gateway import domain
+
+    review = sa.func.lower(sa.func.coalesce(task.c.business_status, "")).in_(
+        list(domain.COLUMN_BY_BUSINESS_STATUS))
+    if column == "Review":
+        return review
+    return task.c.status.in_([s for s, c in domain.COLUMN_BY_STATUS.items() if c == column]) & ~review
+
+
+def board_column(f, column: str, *, org_id: str, user_id: str, now: datetime,
+                 limit: int) -> sa.Select:
+    """The first cards of one board column: open work by priority then due date, done
+    work newest first."""
+    from services.gateway import domain
+
+    f = f.model_copy(update={"status": list(domain.STATUSES)})
+    q = filtered(sa.select(task), f, org_id=org_id, user_id=user_id, now=now).where(
+        in_column(column))
+    if column == "Done":
+        return q.order_by(task.c.updated_at.desc(), task.c.id.desc()).limit(limit)
+    return q.order_by(task.c.priority_rank, task.c.due_at, task.c.id).limit(limit)
 
 
 def tasks_by_id(org_id: str, ids: list[uuid.UUID]) -> sa.Select:

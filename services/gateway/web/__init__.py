@@ -1,0 +1,56 @@
+"""The staff web app, served by the gateway: server-rendered pages (Jinja2) made lively
+with htmx, and SortableJS for the board. Its assets come from the npm registry at build
+time (``make assets``) and are served from here; nothing is loaded from a CDN.
+
+Every page calls the same functions as the JSON API (``services.gateway.api``) and the
+same actions (``services.gateway.actions``): the web app adds no rules of its own.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.gateway.web import admin, pages
+from services.gateway.web.session import HERE, PageError, SignInRequired, is_htmx, render, sign_in_url
+
+STATIC = HERE / "static"
+VENDOR = ("htmx.min.js", "Sortable.min.js")
+
+
+def router() -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    r.include_router(pages.router)
+    r.include_router(admin.router)
+    return r
+
+
+class CachedStatic(StaticFiles):
+    """Static files with a day of browser caching (names change with the app version)."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        resp = super().file_response(*args, **kwargs)
+        resp.headers.setdefault("Cache-Control", "public, max-age=86400")
+        return resp
+
+
+def setup(app: FastAPI) -> None:
+    """Static files and HTML answers for the pages' refusals."""
+    missing = [n for n in VENDOR if not (STATIC / "vendor" / n).exists()]
+    if missing:
+        raise RuntimeError(f"web assets missing ({', '.join(missing)}): run `make assets`")
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if is_htmx(request):  # a partial request: send the whole page to sign-in
+            return Response(status_code=204, headers={"HX-Redirect": sign_in_url(exc.next_url)})
+        return RedirectResponse(sign_in_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(PageError)
+    async def _refused(request: Request, exc: PageError) -> HTMLResponse:
+        if is_htmx(request):
+            return render(request, "partials/flash.html", status_code=exc.status,
+                          level="error", message=exc.message)
+        return render(request, "error.html", status_code=exc.status, title=exc.title,
+                      message=exc.message)
