@@ -72,10 +72,11 @@ test: deps browser
 test-unit: install
 	$(PY) -m pytest -q -m "not integration"
 
-bench: deps
+bench: deps browser
 	$(PY) bench/pipeline.py
 	$(PY) bench/queue_page.py
 	$(PY) bench/routing.py
+	$(PY) -m bench.ui_queue
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench scripts

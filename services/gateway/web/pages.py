@@ -364,8 +364,11 @@ async def add_time(task_id: uuid.UUID, request: Request, user: PageUser, s: Sess
 async def add_subtask(task_id: uuid.UUID, request: Request, user: PageUser, s: Session,
                       title: Text = "", priority: Text = "", due_on: Text = "", owner_id: Text = ""):
     def build():
-        due = (datetime.combine(date.fromisoformat(due_on), datetime.max.time(), UTC)
-               if due_on else None)
+        try:
+            due = (datetime.combine(date.fromisoformat(due_on), datetime.max.time(), UTC)
+                   if due_on else None)
+        except ValueError:
+            raise ValueError(f"due: '{due_on}' is not a date (YYYY-MM-DD)") from None
         return api.SubtaskIn(title=title.strip(), priority=priority or None, due_at=due,
                              owner_id=owner_id or None)
 

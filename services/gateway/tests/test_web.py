@@ -1,0 +1,109 @@
+"""The web app's pages on the real gateway app and database, without a browser: sign-in
+and where it leads, the CSRF check, refusals as pages that say why, and each task action
+answering with the task and a message."""
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import httpx
+import pytest
+
+from services.gateway.tests.conftest import PASSWORD, created
+
+ORG = "webpages"
+
+
+@pytest.fixture(scope="module")
+async def web(gw):
+    """A browser-like client (cookies, no bearer token) signed in as a biller."""
+    await gw.user(ORG, "biller")
+    await gw.user(ORG, "practice_manager")
+    for i in range(3):
+        await gw.deliver(created(ORG, i), ORG)
+    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.app), base_url="http://gw")
+    r = await c.post("/login", data={"email": f"biller@{ORG}.test", "password": PASSWORD,
+                                     "next": "/board"})
+    assert r.status_code == 303 and r.headers["location"] == "/board"
+    page = (await c.get("/queue")).text
+    c.headers["X-CSRF-Token"] = re.search(r'X-CSRF-Token": "([0-9a-f]+)"', page).group(1)
+    yield c
+    await c.aclose()
+
+
+def flash(html: str) -> list[str]:
+    return [unescape(m) for m in re.findall(r'data-testid="flash">([^<]*)<', html)]
+
+
+async def test_pages_need_sign_in_and_a_wrong_password_says_so(web, gw):
+    c = gw.client
+    r = await c.get("/tasks/00000000-0000-0000-0000-000000000000?x=1")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=%2Ftasks%2F00000000-0000-0000-0000-000000000000%3Fx%3D1"
+    r = await c.get("/queue", headers={"HX-Request": "true"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/login")
+    r = await c.post("/login", data={"email": "nobody@x.test", "password": "nope"})
+    assert r.status_code == 401 and "do not match an account" in r.text
+    r = await c.post("/login", data={"email": f"biller@{ORG}.test", "password": PASSWORD,
+                                     "next": "//evil.example/steal"})
+    assert r.status_code == 303 and r.headers["location"] == "/queue"  # never off-site
+    c.cookies.clear()
+
+
+async def test_every_page_renders_for_its_people(web, gw):
+    for path in ("/queue", "/queue?view=Denial%20Queue", "/board", f"/tasks/{created(ORG, 1).task_id}"):
+        r = await web.get(path)
+        assert r.status_code == 200, (path, r.text[-500:])
+        assert "<title>" in r.text and "Biller of webpages" in r.text
+    r = await web.get("/admin/users")
+    assert r.status_code == 403 and "Only a practice manager or org admin" in r.text
+    r = await web.get("/queue?sla=someday")
+    assert r.status_code == 422 and "sla: Input should be" in r.text
+
+
+async def test_forms_without_the_csrf_token_are_refused(web):
+    token = web.headers.pop("X-CSRF-Token")
+    try:
+        r = await web.post(f"/tasks/{created(ORG, 1).task_id}/notes", data={"text": "hi"})
+        assert r.status_code == 403 and "expired or came from another site" in r.text
+        r = await web.post(f"/tasks/{created(ORG, 1).task_id}/notes", data={"text": "hi", "csrf": "0" * 40})
+        assert r.status_code == 403
+    finally:
+        web.headers["X-CSRF-Token"] = token
+
+
+async def test_task_actions_answer_with_the_task_and_what_happened(web):
+    url = f"/tasks/{created(ORG, 2).task_id}"
+    hx = {"HX-Request": "true"}
+    r = await web.post(f"{url}/time", data={"minutes": "0", "action": "call"}, headers=hx)
+    assert r.status_code == 422
+    assert flash(r.text) == ["Not done: minutes: Input should be greater than or equal to 1"]
+    r = await web.post(f"{url}/notes", data={"text": "  "}, headers=hx)
+    assert r.status_code == 422 and "text: String should have at least 1 character" in flash(r.text)[0]
+    r = await web.post(f"{url}/notes", data={"text": "Called Aetna"}, headers=hx)
+    assert r.status_code == 200 and flash(r.text) == ["Note added."] and "Called Aetna" in r.text
+    r = await web.post(f"{url}/status", data={"status": "completed", "version": "1"}, headers=hx)
+    assert r.status_code == 409 and "cannot become 'completed'" in flash(r.text)[0]
+    r = await web.post(f"{url}/status", data={"status": "in-progress", "version": "99"}, headers=hx)
+    assert r.status_code == 412 and "someone changed this task" in flash(r.text)[0]
+    version = re.search(r'data-version="(\d+)"', r.text).group(1)
+    r = await web.post(f"{url}/status", data={"status": "in-progress", "version": version}, headers=hx)
+    assert r.status_code == 200 and flash(r.text) == ["Status is now in progress."]
+    r = await web.post(f"{url}/subtasks", data={"title": "Records", "due_on": "not a date"}, headers=hx)
+    assert r.status_code == 422 and flash(r.text) == ["Not done: due: 'not a date' is not a date (YYYY-MM-DD)"]
+
+
+async def test_board_moves_follow_the_state_machine(web):
+    task = str(created(ORG, 0).task_id)
+    r = await web.post("/board/move", json={"task_id": task, "version": 1, "column": "Done"})
+    assert r.status_code == 409
+    assert r.json()["message"].startswith("'Denial #0' cannot move to Done: a task that is "
+                                          "'requested' cannot become 'completed'")
+    r = await web.post("/board/move", json={"task_id": task, "version": 1, "column": "Review"})
+    assert r.status_code == 200 and r.json()["counts"]["Review"] == 1
+    r = await web.post("/board/move", json={"task_id": task, "version": 1, "column": "Done"})
+    assert r.status_code == 412  # the version the card had is gone
+    r = await web.post("/board/move", json={"task_id": task, "version": 2, "column": "Done"})
+    assert r.status_code == 200 and r.json()["counts"]["Done"] == 1
+    r = await web.post("/board/move", json={"task_id": task, "version": 3, "column": "Nowhere"})
+    assert r.status_code == 422

@@ -1,0 +1,326 @@
+"""The staff web app in real headless Chromium (Debian's, driven by Playwright) against the
+whole stack: a biller's and a practice manager's main journeys, what each may not open,
+the board's drag and drop (and a refused move snapping back), an accessibility check of
+the main pages, and the screenshots the README shows."""
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from faker import Faker
+from playwright.async_api import Page, async_playwright, expect
+
+from scripts import demo_org
+from services.gateway.directory import USER_NAMESPACE
+from tests.integration.conftest import all_tasks, eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+AXE = ROOT / "services" / "gateway" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+ORG = f"web-{uuid.uuid4().hex[:6]}"
+OTHER = f"webx-{uuid.uuid4().hex[:6]}"
+
+
+def uid(email: str) -> str:
+    return str(uuid.uuid5(USER_NAMESPACE, email.lower()))
+
+
+@pytest.fixture(scope="module")
+async def clinic(stack):
+    """A demo clinic (the `make run` staff and a realistic mix of work, routed), and a
+    second org with a task of its own."""
+    fake = Faker("en_US")
+    Faker.seed(11)
+    people = demo_org.staff(ORG, fake)
+    await asyncio.to_thread(stack.seed_users, people)
+    await asyncio.to_thread(stack.register_org, ORG)
+    physician = next(u for u in people["users"] if u["roles"] == ["physician"])
+    n = await demo_org.load(ORG, denials=40, seed=11, each=3, physician_id=uid(physician["email"]))
+
+    async def routed():
+        tasks = await all_tasks(stack, ORG)
+        return tasks if len(tasks) >= n - 2 and all(t["queue"] for t in tasks) else None
+
+    tasks = await eventually(routed, timeout=90, every=0.5)
+    other = demo_org.staff(OTHER, fake)
+    await asyncio.to_thread(stack.seed_users, other)
+    await asyncio.to_thread(stack.register_org, OTHER)
+    await demo_org.load(OTHER, denials=1, seed=12, each=0)
+    other_tasks = await eventually(lambda: all_tasks(stack, OTHER), timeout=60)
+    by_role = {u["roles"][0]: u for u in reversed(people["users"])}
+    return {"tasks": tasks, "other_task": other_tasks[0], "people": people,
+            "biller": by_role["biller"], "manager": by_role["practice_manager"],
+            "url": stack["gateway-api"].url}
+
+
+@pytest.fixture(scope="module")
+async def chromium():
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        await browser.close()
+
+
+async def signed_in(chromium, clinic, who: str, **context) -> Page:
+    ctx = await chromium.new_context(base_url=clinic["url"],
+                                     **{"viewport": {"width": 1440, "height": 900}, **context})
+    page = await ctx.new_page()
+    await page.goto("/queue")
+    await expect(page).to_have_url(re.compile(r"/login\?next="))
+    await page.get_by_label("E-mail").fill(clinic[who]["email"])
+    await page.get_by_label("Password").fill(demo_org.DEMO_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/queue$"))
+    return page
+
+
+async def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=SHOTS / f"{name}.png", full_page=False)
+
+
+async def rows(page: Page):
+    return page.locator("#queue-rows tr[data-task-id]")
+
+
+async def test_biller_works_a_task_from_the_queue(chromium, clinic):
+    page = await signed_in(chromium, clinic, "biller")
+    biller = clinic["biller"]
+    await expect(page.get_by_test_id("me-name")).to_have_text(biller["name"])
+    await expect(page.get_by_test_id("me-role")).to_have_text("Biller")
+    await expect(page.get_by_test_id("me-org")).to_have_text(ORG)
+    await expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+    assert await (await rows(page)).count() > 0
+
+    # A view: only denials.
+    await page.get_by_role("link", name="Denial Queue").click()
+    await expect(page).to_have_url(re.compile(r"view=Denial"))
+    types = await page.locator("#queue-rows td[data-label=Type]").all_inner_texts()
+    assert types and set(types) == {"Denial"}
+
+    # Filter within it: High priority only (the list updates in place, the URL follows).
+    await page.get_by_label("Priority").select_option("High")
+    await expect(page).to_have_url(re.compile(r"priority=High"))
+    await expect(page.locator("#queue-rows td[data-label=Priority]").first).to_have_text("High")
+    prios = await page.locator("#queue-rows td[data-label=Priority]").all_inner_texts()
+    assert prios and set(prios) == {"High"}
+    await page.get_by_label("Priority").select_option("")
+    await expect(page).not_to_have_url(re.compile(r"priority=High"))
+    await shot(page, "queue")
+
+    # Open the first of my tasks.
+    await page.get_by_role("link", name="My Tasks").click()
+    first = page.locator("#queue-rows tr[data-task-id] .title-cell a").first
+    title = await first.inner_text()
+    await first.click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    await expect(page.get_by_test_id("task-status")).to_have_text("Requested")
+
+    # Start work: the status changes and the history says so.
+    await page.get_by_label("Reason (optional)").first.fill("calling the payer")
+    await page.get_by_role("button", name="In progress").click()
+    await expect(page.get_by_test_id("task-status")).to_have_text("In progress")
+    await expect(page.get_by_test_id("flash")).to_have_text("Status is now in progress.")
+    await expect(page.get_by_test_id("history")).to_contain_text("calling the payer")
+
+    # A note and a time entry.
+    await page.get_by_label("Add a note").fill("Payer asked for the operative report.")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(page.get_by_test_id("notes")).to_contain_text("Payer asked for the operative report.")
+    await page.get_by_label("Minutes").fill("0")
+    await page.get_by_label("Action", exact=True).fill("Payer call")
+    await page.get_by_role("button", name="Log time").click()  # the browser explains first
+    assert await page.get_by_label("Minutes").evaluate("el => el.validationMessage")
+    await expect(page.get_by_test_id("total-minutes")).to_have_text("0 min")
+    await page.get_by_label("Minutes").fill("25")
+    await page.get_by_label("Action", exact=True).fill("Payer call")
+    await page.get_by_role("button", name="Log time").click()
+    await expect(page.get_by_test_id("total-minutes")).to_have_text("25 min")
+    await expect(page.get_by_test_id("time-entries")).to_contain_text("Payer call")
+
+    # A move the state machine refuses is not offered; a final one ends the buttons.
+    await expect(page.get_by_role("button", name="Requested")).to_have_count(0)
+
+    # Reassign to the practice manager.
+    manager = clinic["manager"]
+    await page.get_by_label("Assign to").select_option(uid(manager["email"]))
+    await page.get_by_role("button", name="Reassign").click()
+    await expect(page.get_by_test_id("flash")).to_have_text("Assigned.")
+    await expect(page.get_by_test_id("history")).to_contain_text(f"Reassigned to {manager['name']}")
+    await shot(page, "task")
+    await page.context.close()
+
+
+async def test_board_drag_moves_a_card_and_a_refused_move_snaps_back(chromium, clinic):
+    page = await signed_in(chromium, clinic, "biller")
+    await page.goto("/board")
+    await page.get_by_label("Only mine").check()  # saved for this user
+    await expect(page).to_have_url(re.compile(r"mine=true"))
+    todo = page.locator('.cards[data-column="To Do"] > li.card')
+    progress = page.locator('.cards[data-column="In Progress"]')
+    done = page.locator('.cards[data-column="Done"]')
+    await expect(todo.first).to_be_visible()
+    before = int(await page.locator('.count[data-count="In Progress"]').inner_text())
+
+    card = todo.first
+    task_id = await card.get_attribute("data-task-id")
+    await drag(page, card, progress)
+    await expect(page.locator(".toasts")).to_contain_text("Moved to In Progress")
+    await expect(progress.locator(f'li[data-task-id="{task_id}"]')).to_be_visible()
+    await expect(page.locator('.count[data-count="In Progress"]')).to_have_text(str(before + 1))
+
+    # To Do → Done skips the work: refused, the card returns, and the page says why.
+    card = todo.first
+    refused_id = await card.get_attribute("data-task-id")
+    await drag(page, card, done)
+    await expect(page.locator(".toasts")).to_contain_text("cannot move to Done")
+    await expect(page.locator(f'.cards[data-column="To Do"] li[data-task-id="{refused_id}"]')).to_be_visible()
+    await expect(done.locator(f'li[data-task-id="{refused_id}"]')).to_have_count(0)
+
+    # Persisted: after a reload the moved card is still in progress, and the filter held.
+    await page.goto("/board")
+    await expect(page.get_by_label("Only mine")).to_be_checked()
+    await expect(progress.locator(f'li[data-task-id="{task_id}"]')).to_be_visible()
+
+    # The keyboard way: the card's menu.
+    card = progress.locator(f'li[data-task-id="{task_id}"]')
+    await card.get_by_label(re.compile("^Move ")).select_option("Review")
+    await expect(page.locator('.cards[data-column="Review"]').locator(
+        f'li[data-task-id="{task_id}"]')).to_be_visible()
+    await shot(page, "board")
+    await page.context.close()
+
+
+async def drag(page: Page, card, target) -> None:
+    """Drag with the mouse as a person would (SortableJS listens to pointer events)."""
+    box = await card.bounding_box()
+    dest = await target.bounding_box()
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 12)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] / 2 + 10, box["y"] + 20, steps=3)
+    await page.mouse.move(dest["x"] + dest["width"] / 2, dest["y"] + 30, steps=15)
+    await page.mouse.move(dest["x"] + dest["width"] / 2, dest["y"] + 40, steps=3)
+    await page.mouse.up()
+
+
+async def test_manager_edits_people_rules_and_reads_the_audit_trail(chromium, clinic):
+    page = await signed_in(chromium, clinic, "manager")
+    await page.get_by_role("link", name="Admin").click()
+    await expect(page.get_by_role("heading", name=f"People of {ORG}")).to_be_visible()
+
+    # A biller gets a new skill tag.
+    biller = clinic["biller"]
+    row = page.get_by_test_id("person").filter(has_text=biller["email"])
+    skills = row.get_by_label("Skill tags")
+    await skills.fill(await skills.input_value() + ", Spanish")
+    await row.get_by_role("button", name="Save").click()
+    await expect(row.get_by_role("status")).to_have_text(f"Saved {biller['name']}.")
+    await expect(row.get_by_label("Skill tags")).to_have_value(re.compile("Spanish"))
+    # Validation explains itself: more than 50 skill tags is refused by the server.
+    await row.get_by_label("Skill tags").fill(", ".join(f"Tag{i}" for i in range(51)))
+    await row.get_by_role("button", name="Save").click()
+    await expect(row.get_by_role("alert")).to_contain_text("skills: List should have at most 50 items")
+    await expect(row.get_by_label("Skill tags")).to_have_value(re.compile("Spanish"))
+
+    # A routing rule: high-value claims now start above $7,500.
+    await page.get_by_role("link", name="Routing rules").click()
+    await page.get_by_role("link", name="Edit rule Claims over $5,000 to a senior biller").click()
+    await page.get_by_label("Name").fill("Claims over $7,500 to a senior biller")
+    when = page.get_by_label("Conditions (JSON)")
+    await when.fill((await when.input_value()).replace("5000", "7500"))
+    await page.get_by_role("button", name="Save rule").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text("Rule 'high-value' saved")
+    await expect(page.get_by_test_id("rules")).to_contain_text("amount > 7500")
+    await shot(page, "admin-routing")
+    async with httpx.AsyncClient(base_url=clinic["url"], cookies=await cookies(page)) as c:
+        rules = (await c.get("/api/v1/routing/rules")).json()
+    assert next(r for r in rules["rules"] if r["id"] == "high-value")["when"]["amount_gt"] == 7500
+
+    # A rule naming a skill nobody has is refused, naming the rule and the problem.
+    await page.get_by_role("link", name="Edit rule Claims over $7,500 to a senior biller").click()
+    await page.get_by_label("Targets, in order (JSON)").fill('[{"skills": ["Klingon"]}]')
+    await page.get_by_role("button", name="Save rule").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text("nobody in the org has the skill 'Klingon'")
+    await expect(page.get_by_test_id("flash")).to_contain_text("high-value")
+
+    # The audit trail: the biller's actions, searchable, exportable.
+    await page.get_by_role("link", name="Audit trail").click()
+    await page.get_by_label("Who").select_option(uid(biller["email"]))
+    await page.get_by_role("button", name="Search").click()
+    table = page.get_by_test_id("audit-table")
+    await expect(table).to_contain_text("status")
+    await expect(table).to_contain_text(biller["name"])
+    async with page.expect_download() as dl:
+        await page.get_by_test_id("csv").click()
+    csv_text = await asyncio.to_thread(Path(await (await dl.value).path()).read_text)
+    assert csv_text.startswith("at,actor_id,action") and uid(biller["email"]) in csv_text
+    await shot(page, "admin-audit")
+    await page.context.close()
+
+
+async def cookies(page: Page) -> dict:
+    return {c["name"]: c["value"] for c in await page.context.cookies()}
+
+
+async def test_biller_cannot_open_admin_screens_or_another_orgs_task(chromium, clinic):
+    page = await signed_in(chromium, clinic, "biller")
+    for path in ("/admin/users", "/admin/routing", "/admin/audit"):
+        resp = await page.goto(path)
+        assert resp.status == 403
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+        await expect(page.locator("main")).to_contain_text("Only a practice manager or org admin")
+    resp = await page.goto(f"/tasks/{clinic['other_task']['id']}")
+    assert resp.status == 404
+    await expect(page.locator("main")).to_contain_text("not one of your org's")
+    assert clinic["other_task"]["title"] not in await page.content()
+    # Nor by the API, with the same session.
+    async with httpx.AsyncClient(base_url=clinic["url"], cookies=await cookies(page)) as c:
+        assert (await c.get(f"/api/v1/tasks/{clinic['other_task']['id']}")).status_code == 404
+        assert (await c.get("/api/v1/audit")).status_code == 403
+    # A form posted without the page's CSRF token is refused.
+    async with httpx.AsyncClient(base_url=clinic["url"], cookies=await cookies(page)) as c:
+        r = await c.post("/board/move", json={"task_id": clinic["tasks"][0]["id"], "version": 1,
+                                              "column": "In Progress"})
+        assert r.status_code == 403
+    await page.context.close()
+
+
+async def test_main_pages_have_no_serious_accessibility_violations(chromium, clinic):
+    page = await signed_in(chromium, clinic, "manager")
+    task_id = clinic["tasks"][0]["id"]
+    for path in ("/queue", "/board", f"/tasks/{task_id}", "/admin/users", "/admin/routing",
+                 "/admin/audit", "/login"):
+        if path == "/login":
+            await page.context.clear_cookies()
+        await page.goto(path)
+        assert await page.title(), f"{path} has no title"
+        await page.add_script_tag(path=str(AXE))
+        result = await page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"][:3]])
+                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{path}: {serious}"
+    await page.context.close()
+
+
+async def test_phone_layout_shows_the_queue_as_cards(chromium, clinic):
+    page = await signed_in(chromium, clinic, "biller", viewport={"width": 390, "height": 844},
+                           is_mobile=True, has_touch=True)
+    first = page.locator("#queue-rows tr[data-task-id]").first
+    await expect(first).to_be_visible()
+    assert await page.locator(".queue thead").is_hidden()  # rows stack as cards
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    await shot(page, "queue-phone")
+    await page.context.close()
