@@ -116,8 +116,18 @@ async def test_biller_works_a_task_from_the_queue(chromium, clinic):
     await expect(page.locator("#queue-rows td[data-label=Priority]").first).to_have_text("High")
     prios = await page.locator("#queue-rows td[data-label=Priority]").all_inner_texts()
     assert prios and set(prios) == {"High"}
-    await page.get_by_label("Priority").select_option("")
-    await expect(page).not_to_have_url(re.compile(r"priority=High"))
+    # Save it as a view of my own, and switch to it later.
+    await page.get_by_text("Save these filters as a view").click()
+    await page.get_by_label("Name").fill("High denials")
+    await page.get_by_role("button", name="Save view").click()
+    await expect(page.get_by_role("link", name="High denials mine")).to_have_attribute("aria-current", "page")
+    await page.get_by_role("link", name="All work").click()
+    await expect(page.get_by_label("Priority")).to_have_value("")
+    await page.get_by_role("link", name="High denials mine").click()
+    await expect(page.locator("#queue-rows td[data-label=Priority]").first).to_have_text("High")
+    prios = await page.locator("#queue-rows td[data-label=Type]").all_inner_texts()
+    assert set(prios) == {"Denial"}
+    await page.get_by_role("link", name="Denial Queue").click()
     await shot(page, "queue")
 
     # Open the first of my tasks.
@@ -160,6 +170,10 @@ async def test_biller_works_a_task_from_the_queue(chromium, clinic):
     await expect(page.get_by_test_id("flash")).to_have_text("Assigned.")
     await expect(page.get_by_test_id("history")).to_contain_text(f"Reassigned to {manager['name']}")
     await shot(page, "task")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(re.compile(r"/login$"))
+    await page.goto("/queue")  # the session is gone
+    await expect(page).to_have_url(re.compile(r"/login\?next="))
     await page.context.close()
 
 

@@ -107,3 +107,16 @@ async def test_board_moves_follow_the_state_machine(web):
     assert r.status_code == 200 and r.json()["counts"]["Done"] == 1
     r = await web.post("/board/move", json={"task_id": task, "version": 3, "column": "Nowhere"})
     assert r.status_code == 422
+
+
+async def test_a_saved_view_fills_the_filters_and_an_emptied_filter_overrides_it(web):
+    r = await web.post("/views", data={"name": "Low only", "priority": "Low"})
+    assert r.status_code == 303
+    view = r.headers["location"].split("view=")[1]
+    r = await web.get(f"/queue?view={view}")
+    assert "No open task matches" in r.text and "<option selected>Low</option>" in r.text
+    r = await web.get(f"/queue?view={view}&priority=")  # "Any" chosen on top of the view
+    assert "Denial #1" in r.text and "<option selected>Low</option>" not in r.text
+    r = await web.post("/views", data={"name": "Low only", "priority": "Low"},
+                       headers={"HX-Request": "true"})
+    assert r.status_code == 409 and "already have a view named" in r.text

@@ -79,14 +79,20 @@ async def logout(user: PageUser) -> Response:
 # ---------- the queue ----------
 
 def queue_params(request: Request) -> dict:
-    """The queue's filters from a query string: empty fields dropped, lists kept."""
+    """The queue's filters from a query string. An empty field is kept as "any" (so it
+    overrides what the chosen view says), except the view, sort and paging fields."""
     q = request.query_params
     out: dict = {}
     for key in set(q.keys()):
-        values = [v for v in q.getlist(key) if v.strip()]
-        if not values or key not in api.QueueParams.model_fields:
+        if key not in api.QueueParams.model_fields:
             continue
-        out[key] = values if key in LIST_FIELDS else values[-1].strip()
+        values = [v.strip() for v in q.getlist(key) if v.strip()]
+        if key in LIST_FIELDS:
+            out[key] = values
+        elif values:
+            out[key] = values[-1]
+        elif key not in ("view", "sort", "cursor", "limit"):
+            out[key] = None
     return out
 
 
@@ -106,8 +112,8 @@ def next_query(raw: dict, cursor: str | None) -> str | None:
         return None
     from urllib.parse import urlencode
 
-    return urlencode({**{k: v for k, v in raw.items() if k != "cursor"}, "cursor": cursor},
-                     doseq=True)
+    kept = {k: ("" if v is None else v or [""]) for k, v in raw.items() if k != "cursor"}
+    return urlencode({**kept, "cursor": cursor}, doseq=True)
 
 
 @router.get("/queue")
@@ -115,7 +121,7 @@ async def queue(request: Request, user: PageUser, s: Session):
     raw = queue_params(request)
     page, error = await load_queue(request, s, user, raw)
     names = {u.id: u.name for u in await store.users_of(s, user.org_id)}
-    context = dict(page=page, error=error, raw=raw, names=names,
+    context = dict(page=page, error=error, raw=raw, names=names, shown=await shown_filters(s, user, raw),
                    more=next_query(raw, page.next_cursor) if page else None)
     status = 422 if error else 200
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-results":
@@ -123,6 +129,16 @@ async def queue(request: Request, user: PageUser, s: Session):
     views = await api.views_for(s, user)
     return render(request, "queue.html", status_code=status, title="Queue", views=views,
                   task_types=TASK_TYPES, modules=SOURCE_MODULES, users=names, **context)
+
+
+async def shown_filters(s, user: auth.User, raw: dict) -> dict:
+    """What the filter form shows: the view's filters under the explicit ones."""
+    try:
+        f = api.QueueFilter.model_validate({k: v for k, v in raw.items()
+                                            if k in api.QueueFilter.model_fields})
+        return (await api.resolve_view(s, user, f)).model_dump() | {"view": raw.get("view")}
+    except (ValidationError, HTTPException):
+        return raw
 
 
 @router.get("/queue/rows")
