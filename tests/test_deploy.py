@@ -53,3 +53,13 @@ def test_helm_values_deploy_every_process_with_probes():
     template = (ROOT / "deploy/helm/workqueue/templates/deployments.yaml").read_text()
     assert "/readyz" in template and "/healthz" in template
     assert "pre-install" in (ROOT / "deploy/helm/workqueue/templates/migrate-job.yaml").read_text()
+
+
+def test_the_image_carries_the_web_apps_assets():
+    """The gateway refuses to start without them; the Makefile and the image copy the same."""
+    from services.gateway.web import VENDOR
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for name in VENDOR:
+        assert name in dockerfile and name in makefile
