@@ -160,4 +160,12 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   init(document);
   setInterval(() => refreshClocks(), 30000);
+  // "/" jumps to the queue's search box, as in most work tools.
+  document.addEventListener("keydown", (e) => {
+    const q = document.getElementById("q");
+    if (e.key === "/" && q && !/INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName)) {
+      e.preventDefault();
+      q.focus();
+    }
+  });
 });
