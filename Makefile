@@ -53,7 +53,7 @@ run: broker
 	$(PY) -m common.localstack wait
 	$(PY) scripts/demo_org.py
 	@echo ""
-	@echo "  The work queue is up:  $(GATEWAY_URL)   (queue: $(GATEWAY_URL)/api/v1/queue, FHIR: $(GATEWAY_URL)/fhir/Task)"
+	@echo "  The work queue is up:  $(GATEWAY_URL)   (open it in a browser; API: $(GATEWAY_URL)/api/v1/queue, FHIR: $(GATEWAY_URL)/fhir/Task)"
 	@echo "  API docs:              $(GATEWAY_URL)/docs   (intake: http://127.0.0.1:8001/docs)"
 	@echo "  Logs:                  $(RUN)/services.log    Stop with: make stop"
 

@@ -187,12 +187,82 @@ async def load(org: str, denials: int, seed: int, each: int = 40,
     return len(sources)
 
 
+async def work_a_day(gateway_url: str, people: dict, seed: int) -> dict:
+    """Work part of the queue as the staff would, through the gateway's API, so the demo
+    shows a day in progress: some tasks started, some in review, some done, with notes
+    and time. Returns how many of each."""
+    import httpx
+
+    rng = random.Random(seed)
+    done: dict[str, int] = {"in progress": 0, "in review": 0, "completed": 0}
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as c:
+        tokens = {}
+        for u in people["users"]:
+            r = await c.post("/api/v1/auth/token", json={"email": u["email"], "password": DEMO_PASSWORD})
+            r.raise_for_status()
+            tokens[r.json()["user"]["id"]] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        manager = next(iter(tokens.values()))
+        seen, steady = -1, 0
+        for _ in range(240):  # until the stream has landed: the count holds for 2 s
+            counts = (await c.get("/api/v1/queue/counts", headers=manager)).json()["columns"]
+            total = sum(counts.values())
+            steady = steady + 1 if total == seen and total > 0 else 0
+            if steady >= 4:
+                break
+            seen = total
+            await asyncio.sleep(0.5)
+        items = []
+        cursor = None
+        while True:
+            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            r = (await c.get("/api/v1/queue", headers=manager, params=params)).json()
+            items += [t for t in r["items"] if t["owner_id"] in tokens]
+            if not (cursor := r["next_cursor"]):
+                break
+        rng.shuffle(items)
+        plans = [(t, rng.random(), rng) for t in items[: len(items) // 4]]
+        gate = asyncio.Semaphore(8)
+
+        async def work(t: dict, fate: float, rng: random.Random) -> None:
+            me = tokens[t["owner_id"]]
+            url = f"/api/v1/tasks/{t['id']}"
+            async with gate:
+                tag = (await c.get(url, headers=me)).headers["ETag"]
+                r = await c.post(f"{url}/status", headers={**me, "If-Match": tag},
+                                 json={"status": "in-progress", "reason": "working it"})
+                tag = r.headers["ETag"]
+                await c.post(f"{url}/time", headers=me, json={
+                    "minutes": rng.choice([5, 10, 15, 20, 30]), "action": rng.choice(
+                        ["Payer call", "Chart review", "Appeal letter", "Records request"])})
+                if fate < 0.35:
+                    await c.post(f"{url}/notes", headers=me, json={"text": rng.choice([
+                        "Called the payer; reference number noted, callback in 3 days.",
+                        "Requested the operative report from medical records.",
+                        "Corrected modifier; resubmission pending review."])})
+                    done["in progress"] += 1
+                elif fate < 0.55:
+                    await c.post(f"{url}/status", headers={**me, "If-Match": tag},
+                                 json={"status": "in-progress", "business_status": "in review",
+                                       "reason": "ready for a second look"})
+                    done["in review"] += 1
+                else:
+                    await c.post(f"{url}/status", headers={**me, "If-Match": tag}, json={
+                        "status": "completed", "business_status": rng.choice(
+                            ["paid", "overturned", "approved", "resubmitted"]), "reason": "resolved"})
+                    done["completed"] += 1
+
+        await asyncio.gather(*(work(*p) for p in plans))
+    return done
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--org", default="demo-clinic")
     ap.add_argument("--denials", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--intake-url", default="http://127.0.0.1:8001")
+    ap.add_argument("--gateway-url", default="http://127.0.0.1:8000",
+                    help="work part of the queue through this gateway ('' to skip)")
     args = ap.parse_args()
     from common.localstack import Stack
 
@@ -209,6 +279,9 @@ def main() -> None:
                          physician_id=str(uuid.uuid5(USER_NAMESPACE, physician["email"]))))
     print(f"demo org {args.org}: {len(people['users'])} staff, published {n} source events "
           f"({args.denials} denials, 40 of every other kind)")
+    if args.gateway_url:
+        worked = asyncio.run(work_a_day(args.gateway_url, people, args.seed))
+        print("  staff worked part of the queue: " + ", ".join(f"{v} {k}" for k, v in worked.items()))
     print(f"  sign in as {people['users'][0]['email']} (practice manager) or "
           f"{people['users'][3]['email']} (biller), password {DEMO_PASSWORD}")
 
