@@ -77,6 +77,7 @@ bench: deps browser
 	$(PY) bench/queue_page.py
 	$(PY) bench/routing.py
 	$(PY) -m bench.ui_queue
+	$(PY) bench/sla.py
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench scripts

@@ -29,7 +29,7 @@ TASK_EVENTS = Topic(
     "tasks.events.v1", 6, "task_id",
     "The task's whole life: TaskCreated, TaskRouted, TaskAssigned, TaskStatusChanged, ...",
 )
-SLA_ESCALATIONS = Topic("sla.escalations.v1", 6, "task_id", "TaskEscalated")
+SLA_ESCALATIONS = Topic("sla.escalations.v1", 6, "task_id", "TaskEscalated, SlaDeadlineChanged")
 ALERT_REQUESTS = Topic("alerts.requests.v1", 3, "org_id", "AlertRequested, CallRequested")
 PAYER_INTERACTIONS = Topic("payer.interactions.v1", 6, "task_id", "PayerInteractionLogged, AlertSent")
 NBA_SUGGESTIONS = Topic("nba.suggestions.v1", 6, "task_id", "NbaSuggested")
@@ -68,12 +68,17 @@ EVENT_TOPICS: dict[str, Topic] = {
     "OrgRegistered": DIRECTORY,
     "UserUpserted": DIRECTORY,
     "RoutingRulesChanged": DIRECTORY,
+    "SlaPolicyChanged": DIRECTORY,
     "TaskCreated": TASK_EVENTS,
     "TaskRouted": TASK_EVENTS,
     "TaskStatusChanged": TASK_EVENTS,
     "TaskAssigned": TASK_EVENTS,
     "TaskTimeLogged": TASK_EVENTS,
     "TaskNoteAdded": TASK_EVENTS,
+    "TaskEscalated": SLA_ESCALATIONS,
+    "SlaDeadlineChanged": SLA_ESCALATIONS,
+    "AlertRequested": ALERT_REQUESTS,
+    "AlertSent": PAYER_INTERACTIONS,
 }
 
 

@@ -50,6 +50,9 @@ class TaskOut(BaseModel):
     routing_reason: str | None
     part_of: uuid.UUID | None
     version: int
+    escalation_level: int = 0  # SLA escalation level (0: none, 1: practice manager, 2: org admin)
+    sla_paused_at: datetime | None = None  # the SLA clock is stopped (on hold) since
+    sla_due_in_s: int | None = None  # the SLA countdown: seconds to the deadline (negative: overdue)
     created_at: datetime
     stored_at: datetime
     updated_at: datetime
@@ -59,6 +62,7 @@ def task_out(row, now: datetime) -> TaskOut:
     t = TaskOut.model_validate(row)
     t.sla_status = domain.sla_status(t.due_at, now, t.status)
     t.column = domain.column_of(t.status, t.business_status)
+    t.sla_due_in_s = int((t.due_at - (t.sla_paused_at or now)).total_seconds()) if t.sla_status else None
     return t
 
 
@@ -194,6 +198,7 @@ class UserOut(BaseModel):
     active: bool = True
     capacity: int = 40
     away: bool = False
+    phone: str | None = None
 
 
 class UserPatch(BaseModel):
@@ -203,6 +208,8 @@ class UserPatch(BaseModel):
     capacity: int | None = Field(None, ge=0, le=500)
     away: bool | None = None
     active: bool | None = None
+    phone: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$",
+                              description="E.164, for SLA alerts by SMS")
 
 
 class RulesIn(BaseModel):
@@ -517,7 +524,7 @@ async def audit_search(s, user: auth.User, *, limit: int = 500, **filters) -> li
 
 def router() -> APIRouter:
     """Gateway: the unified work queue, the task record and the FHIR Task API."""
-    from services.gateway import fhir
+    from services.gateway import fhir, sla_api
 
     r = APIRouter(prefix="/api/v1")
 
@@ -703,4 +710,5 @@ def router() -> APIRouter:
     top.include_router(r)
     top.include_router(fhir.router())
     top.include_router(web.router())
+    top.include_router(sla_api.router())
     return top

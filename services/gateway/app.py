@@ -7,7 +7,7 @@ from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
-from services.gateway import api, directory, handlers, store, web
+from services.gateway import api, directory, escalations, handlers, store, web
 
 
 class GatewaySettings(CommonSettings):
@@ -25,7 +25,8 @@ SERVICE = ServiceSpec(
     settings_cls=GatewaySettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
+    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS),
+                   subscribe(topics.SLA_ESCALATIONS, escalations.HANDLERS)],
     router=api.router,
     commands={"seed-users": (directory.configure, directory.run)},
     setup_api=web.setup,

@@ -4,7 +4,8 @@
 
     {"orgs": [{"id": "demo-clinic", "name": "Demo Clinic"}],
      "users": [{"org_id": "demo-clinic", "email": "pm@demo.test", "name": "Pat Manager",
-                "password": "…", "roles": ["practice_manager"], "skills": []}]}
+                "password": "…", "roles": ["practice_manager"], "skills": [],
+                "phone": "+15550100"}]}
 
 Idempotent: users are matched by e-mail and updated.
 """
@@ -41,7 +42,8 @@ async def announce_user(uow: UnitOfWork, row) -> None:
     """Tell routing (and whoever else) who this person is now."""
     await uow.emit(UserUpserted(user_id=row.id, name=row.name, roles=list(row.roles),
                                 skills=list(row.skills), capacity=row.capacity, away=row.away,
-                                active=row.active), org_id=row.org_id, key=row.org_id)
+                                active=row.active, email=row.email, phone=row.phone),
+                   org_id=row.org_id, key=row.org_id)
 
 
 async def seed(settings, data: dict) -> None:
@@ -63,7 +65,8 @@ async def seed(settings, data: dict) -> None:
                     s, id=uid, org_id=u["org_id"], email=email, name=u["name"],
                     password_hash=auth.hash_password(u["password"]), roles=list(u["roles"]),
                     skills=list(u.get("skills", [])), active=True,
-                    capacity=u.get("capacity", 40), away=u.get("away", False))
+                    capacity=u.get("capacity", 40), away=u.get("away", False),
+                    **({"phone": u["phone"]} if "phone" in u else {}))
                 await announce_user(uow, await store.user_by_id(s, u["org_id"], uid))
             await uow.finish()
     finally:

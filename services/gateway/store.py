@@ -44,6 +44,8 @@ task = sa.Table(
     sa.Column("routing_reason", sa.Text),
     sa.Column("part_of", UUID(as_uuid=True)),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("escalation_level", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("sla_paused_at", sa.DateTime(timezone=True)),  # the SLA clock is stopped (on hold)
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.text("clock_timestamp()")),
@@ -87,6 +89,7 @@ app_user = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("capacity", sa.Integer, nullable=False, server_default="40"),
     sa.Column("away", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("phone", sa.Text),
 )
 routing_rule_set = sa.Table(
     "routing_rule_set", metadata,

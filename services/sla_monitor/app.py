@@ -1,19 +1,68 @@
-"""sla_monitor wiring: settings and subscriptions (health server only; no public API)."""
+"""sla_monitor wiring: settings, subscriptions and the escalation timers (health server
+only; no public API)."""
+import asyncio
 from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from common import topics
+from common import logs, topics
 from common.consumer import subscribe
-from common.runtime import ServiceSpec
+from common.runtime import Context, ServiceSpec
 from common.settings import CommonSettings
-from services.sla_monitor import handlers, store
+from common.uow import UnitOfWork
+from services.sla_monitor import clock, handlers, store
+
+log = logs.get(__name__)
 
 
 class SlaMonitorSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="SLA_MONITOR_", extra="ignore", populate_by_name=True)
     service_name = "sla_monitor"
     health_port: int = 9103
+    # The full sweep: the guarantee (no escalation is later than this).
+    sweep_interval_s: float = 900.0
+    # The precise timer: how often due rungs are looked for (one indexed query); 0: off.
+    tick_s: float = 1.0
+    # Clocks fired per transaction (one ladder row, clock update and events each).
+    sweep_batch: int = 1000
+    # A file holding the clock's offset in seconds (tests, demos); unset: real time.
+    clock_file: str | None = None
+
+
+async def escalate_all_due(ctx: Context, batch: int) -> int:
+    """Fire every due rung, a batch per transaction; return how many clocks moved."""
+    total = 0
+    while True:
+        async with ctx.sessions() as session, session.begin():
+            uow = UnitOfWork(session, producer="sla_monitor", outbox=ctx.outbox)
+            n = await handlers.escalate_due(uow, clock.CLOCK.now(), batch)
+            await uow.finish()
+        total += n
+        if n < batch:
+            return total
+
+
+async def _every(ctx: Context, interval: float, name: str) -> None:
+    s = ctx.settings
+    while True:
+        try:
+            n = await escalate_all_due(ctx, s.sweep_batch)
+            if n:
+                log.info("sla_escalated", clocks=n, by=name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database briefly away: the next round catches up
+            log.warning("sla_sweep_failed", by=name, error=str(exc))
+        await asyncio.sleep(interval)
+
+
+async def sla_timers(ctx: Context) -> None:
+    """The sweep (every sweep_interval_s) and the precise timer (every tick_s)."""
+    clock.use(ctx.settings.clock_file)
+    loops = [_every(ctx, ctx.settings.sweep_interval_s, "sweep")]
+    if ctx.settings.tick_s > 0:
+        loops.append(_every(ctx, ctx.settings.tick_s, "timer"))
+    await asyncio.gather(*loops)
 
 
 SERVICE = ServiceSpec(
@@ -21,5 +70,7 @@ SERVICE = ServiceSpec(
     settings_cls=SlaMonitorSettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS)],
+    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS),
+                   subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
+    timers=[sla_timers],
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,10 +18,44 @@ STACK: list[localstack.Stack] = []
 _registered: set[str] = set()
 
 
+@dataclass
+class Outside:
+    """The outside world of the stack: a local Twilio Messages API, a local SMTP server,
+    and the SLA monitor's clock file (its offset in seconds; 0 is real time)."""
+    twilio: object
+    smtp: object
+    clock_file: Path
+
+    def env(self) -> dict:
+        return {"PAYER_COMMS_TWILIO_BASE_URL": self.twilio.url,
+                "PAYER_COMMS_TWILIO_ACCOUNT_SID": "ACintegration",
+                "PAYER_COMMS_SMTP_PORT": str(self.smtp.port),
+                "PAYER_COMMS_RETRY_BASE_S": "0.3", "PAYER_COMMS_DELIVERY_POLL_S": "0.2",
+                "SLA_MONITOR_CLOCK_FILE": str(self.clock_file), "SLA_MONITOR_TICK_S": "0.5",
+                "SLA_MONITOR_SWEEP_BATCH": "50"}
+
+    def set_clock(self, offset_s: float) -> None:
+        tmp = self.clock_file.with_suffix(".tmp")
+        tmp.write_text(str(offset_s))
+        tmp.replace(self.clock_file)
+
+
 @pytest.fixture(scope="session")
-def stack(broker, db_prefix, tmp_path_factory):
+def outside(tmp_path_factory):
+    from services.payer_comms.tests.local_servers import FakeTwilio, LocalSmtp
+
+    o = Outside(FakeTwilio().start(), LocalSmtp().start(),
+                tmp_path_factory.mktemp("sla") / "clock")
+    o.set_clock(0)
+    yield o
+    o.twilio.stop()
+    o.smtp.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(broker, db_prefix, tmp_path_factory, outside):
     s = localstack.Stack(broker, db_prefix, log_dir=tmp_path_factory.mktemp("logs"),
-                         extra_env={"LOG_LEVEL": "INFO"})
+                         extra_env={"LOG_LEVEL": "INFO", **outside.env()})
     s.init()
     s.up()
     STACK.append(s)

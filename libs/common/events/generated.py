@@ -7,6 +7,44 @@ import uuid
 
 
 
+class AlertRequested(pydantic.BaseModel):
+    """
+    Send an alert to named staff by SMS and/or e-mail (payer_comms delivers it, retrying). Carries ids and a short text without patient data. Keyed by org_id.
+    """
+    alert_id: uuid.UUID = pydantic.Field(description="The dedup key: one alert is delivered once per recipient and channel, however often it is requested.")
+    kind: str = pydantic.Field(description="escalation or warning")
+    recipient_user_ids: typing.List[str]
+    channels: typing.List[str] = pydantic.Field(description="sms and/or email")
+    subject: str
+    body: str = pydantic.Field(description="Short text without patient data (task id, type, level).")
+    task_id: typing.Optional[uuid.UUID] = None
+    level: types.Int32 = pydantic.Field(description="The escalation level (0 for a warning).", default=0)
+    suppressed_by: typing.Optional[str] = pydantic.Field(description="A maintenance window id: record the alert as suppressed, send nothing.", default=None)
+
+    
+    class Meta:
+        namespace = "wq.alerts"
+        field_order = ['alert_id', 'kind', 'task_id', 'level', 'recipient_user_ids', 'channels', 'subject', 'body', 'suppressed_by']
+
+
+class AlertSent(pydantic.BaseModel):
+    """
+    payer_comms delivered (or gave up on, or suppressed) one alert to one person on one channel. Keyed by task_id (or org_id when the alert names no task).
+    """
+    alert_id: uuid.UUID
+    user_id: str
+    channel: str
+    outcome: str = pydantic.Field(description="sent, failed (gave up after retries), suppressed or no_address")
+    attempts: types.Int32
+    task_id: typing.Optional[uuid.UUID] = None
+    provider_message_id: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.alerts"
+        field_order = ['alert_id', 'task_id', 'user_id', 'channel', 'outcome', 'attempts', 'provider_message_id']
+
+
 class OrgRegistered(pydantic.BaseModel):
     """
     The gateway onboarded an org (or renamed it). Services that validate org ids learn them from this. Keyed by org_id.
@@ -32,9 +70,24 @@ class RoutingRulesChanged(pydantic.BaseModel):
         namespace = "wq.directory"
 
 
+class SlaPolicyChanged(pydantic.BaseModel):
+    """
+    An org's SLA policies and maintenance windows, as a whole new version (validated by the gateway, contract in common.sla_policy). Keyed by org_id.
+    """
+    version: types.Int32
+    policies_json: str = pydantic.Field(description="JSON list of policies: {id, task_type, payer_id, priority, deadline_hours, calendar, pause_on_hold, due_soon_hours, warn_before_hours, level2_after_hours}.")
+    changed_by: str
+    maintenance_json: str = pydantic.Field(description="JSON list of maintenance windows: {id, starts_at, ends_at, payer_id}.", default="[]")
+
+    
+    class Meta:
+        namespace = "wq.directory"
+        field_order = ['version', 'policies_json', 'maintenance_json', 'changed_by']
+
+
 class UserUpserted(pydantic.BaseModel):
     """
-    A staff member was added or changed in the gateway's directory (roles, skills, capacity, away). Keyed by org_id.
+    A staff member was added or changed in the gateway's directory (roles, skills, capacity, away, contact details for alerts). Keyed by org_id.
     """
     user_id: str
     name: str
@@ -43,10 +96,56 @@ class UserUpserted(pydantic.BaseModel):
     capacity: types.Int32 = pydantic.Field(description="Most active tasks routing gives this person.", default=40)
     away: bool = False
     active: bool = True
+    email: typing.Optional[str] = pydantic.Field(description="Where alerts go by e-mail.", default=None)
+    phone: typing.Optional[str] = pydantic.Field(description="E.164 number alerts go to by SMS.", default=None)
 
     
     class Meta:
         namespace = "wq.directory"
+
+
+class SlaDeadlineChanged(pydantic.BaseModel):
+    """
+    The SLA deadline that counts for a task is not the one it came with, or moved: a policy set it, the clock paused (on hold) or resumed, or a policy change re-deadlined it. The gateway shows it as the task's due date and countdown. Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    due_at: types.DateTimeMicro
+    reason: str = pydantic.Field(description="policy, paused, resumed or policy-changed")
+    paused_at: typing.Optional[types.DateTimeMicro] = pydantic.Field(description="Set while the clock is stopped (on hold): the countdown is frozen at due_at - paused_at.", default=None)
+    policy_id: typing.Optional[str] = None
+    policy_version: typing.Optional[types.Int32] = None
+    due_soon_hours: typing.Optional[float] = pydantic.Field(description="The policy's due-soon threshold.", default=None)
+
+    
+    class Meta:
+        namespace = "wq.sla"
+        field_order = ['task_id', 'due_at', 'paused_at', 'reason', 'policy_id', 'policy_version', 'due_soon_hours']
+
+
+class TaskEscalated(pydantic.BaseModel):
+    """
+    A task's SLA deadline passed while it was active: the monitor moved it up one level of its escalation ladder (each level fires once per breach). Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    escalation_id: uuid.UUID = pydantic.Field(description="Stable per (task, breach, level): the same escalation always has this id.")
+    level: types.Int32 = pydantic.Field(description="1: the practice manager; 2: the org admin.")
+    reason: str
+    task_type: str
+    due_at: types.DateTimeMicro
+    breached_at: types.DateTimeMicro = pydantic.Field(description="When this level became due (the deadline, or the deadline plus the level-2 delay).")
+    escalated_at: types.DateTimeMicro
+    escalated_to_role: str = pydantic.Field(description="practice_manager or org_admin")
+    breach: types.Int32 = pydantic.Field(description="Which breach of this task (a task re-deadlined and breached again counts anew).", default=1)
+    escalated_to_user_id: typing.Optional[str] = pydantic.Field(description="Who is now responsible; null when the org has nobody in that role.", default=None)
+    policy_id: typing.Optional[str] = None
+    policy_version: typing.Optional[types.Int32] = None
+    appeal: bool = pydantic.Field(description="An overdue appeal (a Denial whose businessStatus starts with 'appeal'): level 2 opens an escalation task for the org admin.", default=False)
+    alert_suppressed: typing.Optional[str] = pydantic.Field(description="The maintenance window that suppressed this escalation's alert, if any.", default=None)
+
+    
+    class Meta:
+        namespace = "wq.sla"
+        field_order = ['task_id', 'escalation_id', 'level', 'breach', 'reason', 'task_type', 'due_at', 'breached_at', 'escalated_at', 'escalated_to_role', 'escalated_to_user_id', 'policy_id', 'policy_version', 'appeal', 'alert_suppressed']
 
 
 class TaskAssigned(pydantic.BaseModel):
