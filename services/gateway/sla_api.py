@@ -50,6 +50,39 @@ class SlaOut(BaseModel):
     defaults: bool
 
 
+async def current(session: AsyncSession, org_id: str) -> SlaOut:
+    """The org's SLA document as managers see it (version 0: none saved, the defaults apply)."""
+    row = await latest(session, org_id)
+    if row is None:
+        return SlaOut(version=0, policies=[], maintenance_windows=[], defaults=True)
+    return SlaOut(version=row.version, policies=row.policies,
+                  maintenance_windows=row.maintenance_windows, defaults=False)
+
+
+async def replace(ctx, user, body: dict) -> SlaOut:
+    """Validate, version, store, audit and announce a new SLA document; SlaPolicyError
+    names the bad item and field."""
+    doc = check(body)
+    policies = [p.model_dump(mode="json", exclude_defaults=True) | {"id": p.id} for p in doc.policies]
+    windows = [w.model_dump(mode="json") for w in doc.maintenance_windows]
+    async with actions.unit_of_work(ctx) as uow:
+        s = uow.session
+        await s.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.func.hashtext(f"sla_policy/{user.org_id}"))))  # one version number per save
+        now = await latest(s, user.org_id)
+        version = (now.version if now else 0) + 1
+        await s.execute(sa.insert(sla_policy_set).values(
+            org_id=user.org_id, version=version, policies=policies,
+            maintenance_windows=windows, changed_by=user.id))
+        await uow.emit(SlaPolicyChanged(version=version, policies_json=json.dumps(policies),
+                                        maintenance_json=json.dumps(windows), changed_by=user.id),
+                       org_id=user.org_id, key=user.org_id)
+        await store.audit(s, org_id=user.org_id, actor_id=user.id, action="sla_policies_changed",
+                          detail={"version": version, "policies": len(policies),
+                                  "maintenance_windows": len(windows)})
+    return SlaOut(version=version, policies=policies, maintenance_windows=windows, defaults=False)
+
+
 def router() -> APIRouter:
     """SLA policies (managers)."""
     r = APIRouter(prefix="/api/v1/sla", tags=["sla"])
@@ -57,37 +90,15 @@ def router() -> APIRouter:
     @r.get("/policies", response_model=SlaOut, summary="The org's SLA policies and maintenance windows")
     async def get_policies(user: Manager, request: Request) -> SlaOut:
         async with request.app.state.ctx.sessions() as s:
-            row = await latest(s, user.org_id)
-        if row is None:
-            return SlaOut(version=0, policies=[], maintenance_windows=[], defaults=True)
-        return SlaOut(version=row.version, policies=row.policies,
-                      maintenance_windows=row.maintenance_windows, defaults=False)
+            return await current(s, user.org_id)
 
     @r.put("/policies", response_model=SlaOut,
            summary="Replace the org's SLA policies and maintenance windows: validated, versioned, "
                    "live at once")
     async def put_policies(body: SlaIn, user: Manager, request: Request) -> SlaOut:
         try:
-            doc = check(body.model_dump())
+            return await replace(request.app.state.ctx, user, body.model_dump())
         except SlaPolicyError as exc:
             raise HTTPException(422, str(exc)) from None
-        policies = [p.model_dump(mode="json", exclude_defaults=True) | {"id": p.id} for p in doc.policies]
-        windows = [w.model_dump(mode="json") for w in doc.maintenance_windows]
-        async with actions.unit_of_work(request.app.state.ctx) as uow:
-            s = uow.session
-            await s.execute(sa.select(sa.func.pg_advisory_xact_lock(
-                sa.func.hashtext(f"sla_policy/{user.org_id}"))))  # one version number per save
-            current = await latest(s, user.org_id)
-            version = (current.version if current else 0) + 1
-            await s.execute(sa.insert(sla_policy_set).values(
-                org_id=user.org_id, version=version, policies=policies,
-                maintenance_windows=windows, changed_by=user.id))
-            await uow.emit(SlaPolicyChanged(version=version, policies_json=json.dumps(policies),
-                                            maintenance_json=json.dumps(windows), changed_by=user.id),
-                           org_id=user.org_id, key=user.org_id)
-            await store.audit(s, org_id=user.org_id, actor_id=user.id, action="sla_policies_changed",
-                              detail={"version": version, "policies": len(policies),
-                                      "maintenance_windows": len(windows)})
-        return SlaOut(version=version, policies=policies, maintenance_windows=windows, defaults=False)
 
     return r

@@ -120,3 +120,72 @@ async def test_a_saved_view_fills_the_filters_and_an_emptied_filter_overrides_it
     r = await web.post("/views", data={"name": "Low only", "priority": "Low"},
                        headers={"HX-Request": "true"})
     assert r.status_code == 409 and "already have a view named" in r.text
+
+
+async def test_sla_admin_saves_policies_and_windows_and_explains_refusals(web, gw):
+    m = httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.app), base_url="http://gw")
+    r = await m.post("/login", data={"email": f"practice_manager@{ORG}.test", "password": PASSWORD})
+    assert r.status_code == 303
+    page = (await m.get("/admin/sla")).text
+    assert "(the defaults)" in page and "No policies yet" in page
+    m.headers["X-CSRF-Token"] = re.search(r'X-CSRF-Token": "([0-9a-f]+)"', page).group(1)
+    form = {"version": "0", "id": "denials", "task_type": "Denial", "deadline": "16",
+            "deadline_unit": "hours", "timezone": "America/New_York", "start": "17:00", "end": "09:00",
+            "exclude_weekends": "on", "holidays": "2026-11-26", "pause_on_hold": "on",
+            "due_soon_hours": "8", "level2_after_hours": "24"}
+    r = await m.post("/admin/sla/policies/new", data=form)
+    assert r.status_code == 422
+    assert flash(r.text) == ["Not saved: policies[0] ('denials').calendar: business hours: end must "
+                             "be after start (same day)"]
+    assert 'value="2026-11-26"' in r.text  # what was typed comes back
+    r = await m.post("/admin/sla/policies/new", data=form | {"holidays": "Thanksgiving"})
+    assert flash(r.text) == ["Not saved: Holidays: 'Thanksgiving' is not a date (use 2026-12-25)"]
+    r = await m.post("/admin/sla/policies/new", data=form | {"end": "18:00"})
+    assert r.status_code == 200, r.text[-800:]
+    assert flash(r.text) == ["Policy 'denials' saved: version 1 applies from now on."]
+    assert ("16 h of business hours (17:00–18:00 America/New_York, weekdays, 1 holidays)"
+            in unescape(r.text))
+    got = (await m.get("/api/v1/sla/policies")).json()
+    assert got["version"] == 1 and got["policies"][0]["calendar"]["start"] == "17:00:00"
+    r = await m.post("/admin/sla/policies/denials", data=form | {"end": "18:00"})
+    assert r.status_code == 422 and "changed since you opened them (now version 1)" in flash(r.text)[0]
+    r = await m.post("/admin/sla/windows", data={"version": "1", "id": "upgrade",
+                                                 "starts_at": "2026-12-01T04:00", "ends_at": "2026-12-01T02:00"})
+    assert r.status_code == 422 and "ends_at must be after starts_at" in flash(r.text)[0]
+    r = await m.post("/admin/sla/windows", data={"version": "1", "id": "upgrade",
+                                                 "starts_at": "2026-12-01T02:00", "ends_at": "2026-12-01T04:00"})
+    assert r.status_code == 200 and "Maintenance window 'upgrade' added" in flash(r.text)[0]
+    got = (await m.get("/api/v1/sla/policies")).json()
+    assert got["version"] == 2 and got["maintenance_windows"][0]["starts_at"] == "2026-12-01T02:00:00Z"
+    r = await m.post("/admin/sla/policies/denials", data={"version": "2", "delete": "1"})
+    assert r.status_code == 200 and flash(r.text) == ["Policy 'denials' deleted: version 3 applies from now on."]
+    assert (await web.get("/admin/sla")).status_code == 403  # billers may not
+    await m.aclose()
+
+
+async def test_task_page_shows_the_sla_clock_paused_and_the_escalation(web, gw):
+    from datetime import UTC, datetime, timedelta
+
+    from common import events
+    from common.consumer import handle_now
+    from common.events.generated import SlaDeadlineChanged
+    from services.gateway import escalations
+    from services.gateway.tests.test_sla import escalate
+
+    t = created(ORG, 7)
+    await gw.deliver(t, ORG)
+    now = datetime.now(UTC).replace(microsecond=0)
+    env = events.envelope(SlaDeadlineChanged(
+        task_id=t.task_id, due_at=now + timedelta(days=2, hours=3), paused_at=now, reason="paused",
+        policy_id="denials", policy_version=1), org_id=ORG, producer="sla_monitor")
+    await handle_now(service="gateway", sessions=gw.ctx.sessions, outbox=gw.ctx.outbox,
+                     processed=gw.ctx.processed, env=env, handler=escalations.sla_deadline_changed,
+                     via="test")
+    page = unescape((await web.get(f"/tasks/{t.task_id}")).text)
+    assert "⏸ 2d 3h left" in page and "Clock stopped since" in page
+    assert "SLA clock stopped (on hold)" in page  # in the history
+    pm = await gw.user(ORG, "practice_manager")
+    await escalate(gw, ORG, t.task_id, 1, pm["_id"])
+    page = unescape((await web.get(f"/tasks/{t.task_id}")).text)
+    assert "Escalation level 1: the practice manager is responsible now." in page
+    assert "Escalated to level 1 — overdue, level 1" in " ".join(re.sub("<[^>]+>", "", page).split())

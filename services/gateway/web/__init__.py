@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.gateway.web import admin, pages
+from services.gateway.web import admin, admin_sla, pages
 from services.gateway.web.session import HERE, PageError, SignInRequired, is_htmx, render, sign_in_url
 
 STATIC = HERE / "static"
@@ -22,6 +22,7 @@ def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
     r.include_router(pages.router)
     r.include_router(admin.router)
+    r.include_router(admin_sla.router)
     return r
 
 

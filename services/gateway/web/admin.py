@@ -74,7 +74,8 @@ async def change_user(user_id: str, request: Request, user: ManagerPage, s: Sess
     try:
         body = api.UserPatch(roles=form.getlist("roles") or [], skills=skills,
                              capacity=form.get("capacity") or None, away=form.get("away") == "on",
-                             active=form.get("active") == "on")
+                             active=form.get("active") == "on",
+                             phone=str(form.get("phone") or "").replace(" ", "") or None)
         person = await api.change_user(request.app.state.ctx, user, user_id, body)
         flash = ("ok", f"Saved {person.name}.")
         status = 200

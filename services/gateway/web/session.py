@@ -144,5 +144,14 @@ def status_label(status: str) -> str:
 templates.env.globals.update(countdown=countdown, initials=initials, avatar_hue=avatar_hue,
                              role_label=role_label, status_label=status_label,
                              COLUMNS=domain.COLUMNS, PRIORITIES=domain.PRIORITIES)
-templates.env.filters["dt"] = lambda d: d.strftime("%b %-d, %Y %H:%M UTC") if d else ""
+
+
+def dt(d: datetime | str | None) -> str:
+    """A UTC time as people read it (the browser rewrites it into their own zone)."""
+    if isinstance(d, str):
+        d = datetime.fromisoformat(d)
+    return d.astimezone(UTC).strftime("%b %-d, %Y %H:%M UTC") if d else ""
+
+
+templates.env.filters["dt"] = dt
 templates.env.filters["date"] = lambda d: d.strftime("%b %-d, %Y") if d else ""
