@@ -248,6 +248,15 @@ async def test_manager_edits_people_rules_and_reads_the_audit_trail(chromium, cl
     await expect(row.get_by_role("alert")).to_contain_text("skills: List should have at most 50 items")
     await expect(row.get_by_label("Skill tags")).to_have_value(re.compile("Spanish"))
 
+    # A mobile number for SLA alerts: a malformed one is refused, a good one kept.
+    await row.get_by_label("Mobile for SLA alerts").fill("555-0123")
+    await row.get_by_role("button", name="Save").click()
+    assert await row.get_by_label("Mobile for SLA alerts").evaluate("e => !e.checkValidity()")
+    await row.get_by_label("Mobile for SLA alerts").fill("+15555550123")
+    await row.get_by_role("button", name="Save").click()
+    await expect(row.get_by_role("status")).to_have_text(f"Saved {biller['name']}.")
+    await expect(row.get_by_label("Mobile for SLA alerts")).to_have_value("+15555550123")
+
     # A routing rule: high-value claims now start above $7,500.
     await page.get_by_role("link", name="Routing rules").click()
     await page.get_by_role("link", name="Edit rule Claims over $5,000 to a senior biller").click()
@@ -268,6 +277,40 @@ async def test_manager_edits_people_rules_and_reads_the_audit_trail(chromium, cl
     await page.get_by_role("button", name="Save rule").click()
     await expect(page.get_by_test_id("flash")).to_contain_text("nobody in the org has the skill 'Klingon'")
     await expect(page.get_by_test_id("flash")).to_contain_text("high-value")
+
+    # An SLA policy: denials due in 10 business days; business hours that end before they
+    # start are refused with the reason, then corrected.
+    await page.get_by_role("link", name="SLA policies").click()
+    await page.get_by_role("link", name="Add a policy").click()
+    form = page.get_by_test_id("sla-form")
+    await form.get_by_label("Policy id").fill("denials")
+    await form.get_by_label("Task type").select_option("Denial")
+    await form.get_by_label("Due after").fill("80")
+    await form.get_by_label("Unit").select_option("hours")
+    await form.get_by_label("Opens").fill("17:00")
+    await form.get_by_label("Closes").fill("09:00")
+    await form.get_by_label("Time zone").fill("America/Chicago")
+    await form.get_by_label("Weekends don't count").check()
+    await form.get_by_label("Holidays").fill("2026-12-25, 2027-01-01")
+    await form.get_by_role("button", name="Save policy").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text("end must be after start")
+    await expect(page.get_by_test_id("sla-form").get_by_label("Holidays")).to_have_value("2026-12-25, 2027-01-01")
+    await page.get_by_test_id("sla-form").get_by_label("Opens").fill("08:00")
+    await page.get_by_test_id("sla-form").get_by_label("Closes").fill("17:00")
+    await page.get_by_role("button", name="Save policy").click()
+    await expect(page.get_by_test_id("flash")).to_contain_text("Policy 'denials' saved: version 1")
+    await expect(page.get_by_test_id("sla-policies")).to_contain_text(
+        "80 h of business hours (08:00–17:00 America/Chicago, weekdays, 2 holidays)")
+    await page.get_by_label("Name").fill("clearinghouse-upgrade")
+    await page.get_by_label("Starts (UTC)").fill("2026-12-06T02:00")
+    await page.get_by_label("Ends (UTC)").fill("2026-12-06T05:00")
+    await page.get_by_role("button", name="Add window").click()
+    await expect(page.get_by_test_id("windows")).to_contain_text("clearinghouse-upgrade")
+    await shot(page, "admin-sla")
+    async with httpx.AsyncClient(base_url=clinic["url"], cookies=await cookies(page)) as c:
+        sla = (await c.get("/api/v1/sla/policies")).json()
+    assert sla["version"] == 2 and sla["policies"][0]["deadline_hours"] == 80
+    assert sla["policies"][0]["calendar"]["holidays"] == ["2026-12-25", "2027-01-01"]
 
     # The audit trail: the biller's actions, searchable, exportable.
     await page.get_by_role("link", name="Audit trail").click()
@@ -290,7 +333,7 @@ async def cookies(page: Page) -> dict:
 
 async def test_biller_cannot_open_admin_screens_or_another_orgs_task(chromium, clinic):
     page = await signed_in(chromium, clinic, "biller")
-    for path in ("/admin/users", "/admin/routing", "/admin/audit"):
+    for path in ("/admin/users", "/admin/routing", "/admin/sla", "/admin/audit"):
         resp = await page.goto(path)
         assert resp.status == 403
         await expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
@@ -315,7 +358,7 @@ async def test_main_pages_have_no_serious_accessibility_violations(chromium, cli
     page = await signed_in(chromium, clinic, "manager")
     task_id = clinic["tasks"][0]["id"]
     for path in ("/queue", "/board", f"/tasks/{task_id}", "/admin/users", "/admin/routing",
-                 "/admin/audit", "/login"):
+                 "/admin/sla", "/admin/sla/policies/new", "/admin/audit", "/login"):
         if path == "/login":
             await page.context.clear_cookies()
         await page.goto(path)
