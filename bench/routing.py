@@ -4,9 +4,10 @@ route_decision_p99_us: one decision with 100 rules and 1,000 users × 50 skill t
 org (the domain function the worker calls, on realistic tasks).
 routing_events_per_s and intake_events_per_s: each service's worker alone (no other
 service process running), N events published to its input topic, until its N output
-events are on the bus. Rounds alternate routing, intake, routing, intake, ... so that a
-machine busy with something else slows both alike; the medians and their ratio are
-printed, with the lowest per-round ratio.
+events are on the bus. Routing's org has 200 people (mixed roles, 12 skill tags each), so
+every decision weighs candidates and reserves its owner's capacity. Rounds alternate
+routing, intake, routing, intake, ... so that a machine busy with something else slows both
+alike; the medians and their ratio are printed, with the lowest per-round ratio.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from decimal import Decimal
 from aiokafka import AIOKafkaConsumer
 
 from common import events, kafka, localstack, topics
-from common.events.generated import TaskCreated
+from common.events.generated import TaskCreated, UserUpserted
 from common.routing_rules import DEFAULT_RULES
 from common.settings import CommonSettings
 from common.tests.test_events import denial
@@ -74,12 +75,43 @@ def decision_p99_us(n: int) -> tuple[float, float]:
 async def throughput(settings, service: str, n: int, orgs: list[str]) -> float:
     """Publish n input events for one service; time until its n outputs are on the bus
     (after a warm-up round, so joining the consumer group is not timed). Intake needs
-    two orgs it already knows (warm-up and measured)."""
-    await one_round(settings, service, 20, orgs[0])
+    two orgs it already knows (warm-up and measured). Routing's org has staff, so every
+    decision picks an owner and reserves their capacity, as in a real org."""
+    if service == "routing":
+        await seed_staff(settings, orgs[1], n)
+        for _ in range(60):  # until routing has the staff: a warm-up task gets an owner
+            if await one_round(settings, service, 20, orgs[1], owners=True):
+                break
+        else:
+            raise RuntimeError("routing never assigned a warm-up task: staff not loaded")
+    else:
+        await one_round(settings, service, 20, orgs[0])
     return await one_round(settings, service, n, orgs[1])
 
 
-async def one_round(settings, service: str, n: int, org: str) -> float:
+STAFF_ROLES = ["biller", "biller", "senior_biller", "nurse", "physician", "care_coordinator"]
+STAFF_SKILLS = TYPES + PAYER_CLASSES + ["SeniorBiller", "GovernmentPayers", "WorkersComp",
+                                        "EscalationTeam", "ComplexCoding", "Spanish"]
+
+
+async def seed_staff(settings, org: str, n_tasks: int, people: int = 200) -> None:
+    """People for the routing org, through the directory topic as the gateway sends them:
+    mixed roles, 12 skill tags each, capacity for the whole run."""
+    rng = random.Random(3)
+    producer = kafka.producer(settings, "bench-routing")
+    await producer.start()
+    for i in range(people):
+        p = UserUpserted(user_id=f"{org}-u{i}", name=f"Person {i}", roles=[STAFF_ROLES[i % 6]],
+                         skills=rng.sample(STAFF_SKILLS, 12), capacity=n_tasks, away=False,
+                         active=True, email=f"u{i}@{org}.test")
+        env = events.envelope(p, org_id=org, producer="bench")
+        await producer.send(topics.DIRECTORY.name, events.encode(env), key=org.encode(),
+                            headers=env.headers)
+    await producer.stop()
+
+
+async def one_round(settings, service: str, n: int, org: str, owners: bool = False) -> float:
+    """Events per second for n events; with owners, how many outputs named an owner."""
     want = "TaskRouted" if service == "routing" else "TaskCreated"
     consumer = AIOKafkaConsumer(topics.TASK_EVENTS.name, group_id=None,
                                 auto_offset_reset="latest", **settings.kafka_common(),
@@ -100,15 +132,18 @@ async def one_round(settings, service: str, n: int, org: str) -> float:
         await producer.send(topics.EVENT_TOPICS[type(p).__name__].name, events.encode(env),
                             key=key.encode(), headers=env.headers)
     await producer.flush()
-    seen = 0
+    seen = owned = 0
     while seen < n:
         for msgs in (await consumer.getmany(timeout_ms=1000)).values():
-            seen += sum(1 for m in msgs if dict(m.headers).get("event_type") == want.encode()
-                        and dict(m.headers).get("org_id") == org.encode())
+            mine = [m for m in msgs if dict(m.headers).get("event_type") == want.encode()
+                    and dict(m.headers).get("org_id") == org.encode()]
+            seen += len(mine)
+            if owners:
+                owned += sum(1 for m in mine if events.decode(m.value).payload.owner_id)
     elapsed = time.perf_counter() - start
     await producer.stop()
     await consumer.stop()
-    return n / elapsed
+    return owned if owners else n / elapsed
 
 
 async def main() -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from common import logs
@@ -65,29 +66,52 @@ async def _context(session, orgs: set[str]):
 
 
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
-    """Decide where each new task goes (once per task), reserve the owner's capacity
-    atomically, and announce the decision with its explanation."""
+    """Decide where each new task goes (once per task), reserve the owners' capacity
+    atomically, and announce each decision with its explanation.
+
+    The batch is decided in memory (each choice counts against its owner at once, so the
+    batch stays balanced) and reserved in one statement; an owner whom another replica
+    filled meanwhile gets nothing, and only their tasks are decided again, one at a time."""
     s = uow.session
     done = await store.already_routed(s, [e.payload.task_id for e in batch])
     rule_sets, indexes = await _context(s, {e.org_id for e in batch})
-    decided: list[dict] = []
-    followed: list[dict] = []
+    now = datetime.now(UTC).timestamp()
+    todo: list[tuple[Envelope[TaskCreated], int, list, domain.Decision]] = []
+    wanted: Counter[str] = Counter()
     for e in batch:
-        task = e.payload
-        if task.task_id in done:
+        if e.payload.task_id in done:
             continue
-        done.add(task.task_id)
+        done.add(e.payload.task_id)
         version, rules = rule_sets.get(e.org_id, (0, DEFAULT_RULES))
-        d = await _choose(s, task, rules, indexes[e.org_id])
+        d = domain.decide(e.payload, rules, indexes[e.org_id])
+        if d.owner_id:
+            chosen = indexes[e.org_id].by_id[d.owner_id]
+            chosen.active_tasks += 1
+            chosen.last_assigned = now
+            wanted[d.owner_id] += 1
+        todo.append((e, version, rules, d))
+    reserved = await store.reserve_many(s, wanted)
+    short = [u for u in wanted if u not in reserved]
+    if short:
+        log.info("routing_reservation_conflict", users=len(short))
+        truth = await store.counts(s, short)
+        for index in indexes.values():
+            for u in short:
+                if u in index.by_id:
+                    index.by_id[u].active_tasks = truth.get(u, index.by_id[u].capacity)
+    decided: list[dict] = []
+    for e, version, rules, d in todo:
+        task = e.payload
+        if d.owner_id in short:
+            d = await _choose(s, task, rules, indexes[e.org_id])
         decided.append({"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
                         "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": version,
-                        "reason": d.reason, "candidates": d.candidates})
-        followed.append({"task_id": task.task_id, "org_id": e.org_id, "owner_id": d.owner_id,
-                         **_offer(task, d, [d.owner_id] if d.owner_id else [])})
+                        "reason": d.reason, "candidates": d.candidates,
+                        **_offer(task, d, [d.owner_id] if d.owner_id else [])})
         await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                                   rule_id=d.rule_id, rule_version=version, reason=d.reason,
                                   candidates=d.candidates), cause=e, key=str(task.task_id))
-    await store.record(s, decided, followed)
+    await store.record(s, decided)
 
 
 async def expire_offers(ctx) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -100,6 +101,29 @@ async def reserve(session: AsyncSession, user_id: str) -> int | None:
         .returning(staff.c.active_tasks))).scalar()
 
 
+async def reserve_many(session: AsyncSession, wanted: dict[str, int]) -> dict[str, int]:
+    """Count k more active tasks for each user in one statement, for those who have room
+    for all k (atomic, so replicas never overfill anyone); their new counts. A user
+    missing from the answer got nothing reserved."""
+    if not wanted:
+        return {}
+    got = await session.execute(sa.text("""
+        UPDATE staff SET active_tasks = staff.active_tasks + w.k,
+                         last_assigned_at = clock_timestamp()
+        FROM unnest(CAST(:ids AS text[]), CAST(:ks AS int[])) AS w(id, k)
+        WHERE staff.user_id = w.id AND staff.active_tasks + w.k <= staff.capacity
+        RETURNING staff.user_id, staff.active_tasks"""),
+        {"ids": list(wanted), "ks": list(wanted.values())})
+    return {r[0]: r[1] for r in got}
+
+
+async def counts(session: AsyncSession, user_ids: list[str]) -> dict[str, int]:
+    """Users' active task counts as the database has them now."""
+    got = await session.execute(sa.select(staff.c.user_id, staff.c.active_tasks)
+                                .where(staff.c.user_id.in_(user_ids)))
+    return {r[0]: r[1] for r in got}
+
+
 async def adjust(session: AsyncSession, user_id: str | None, delta: int) -> None:
     """Change a user's active task count (never below zero)."""
     if user_id:
@@ -113,11 +137,28 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
     return set(got.scalars())
 
 
-async def record(session: AsyncSession, decisions: list[dict], followed: list[dict]) -> None:
-    """Keep decisions and start following each task's owner and offer (two statements)."""
+_RECORD = sa.text("""
+WITH rows AS (
+  SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    task_id uuid, org_id text, queue text, owner_id text, rule_id text, rule_version int,
+    reason text, candidates jsonb, task jsonb, rule_pos int, target_pos int, offered jsonb,
+    offer_expires_at timestamptz)),
+d AS (
+  INSERT INTO routing_decision (task_id, org_id, queue, owner_id, rule_id, rule_version, reason,
+                                candidates)
+  SELECT task_id, org_id, queue, owner_id, rule_id, rule_version, reason, candidates FROM rows
+  ON CONFLICT DO NOTHING)
+INSERT INTO routed_task (task_id, org_id, owner_id, task, rule_pos, target_pos, offered,
+                         offer_expires_at)
+SELECT task_id, org_id, owner_id, task, rule_pos, target_pos, offered, offer_expires_at FROM rows
+ON CONFLICT DO NOTHING""")
+
+
+async def record(session: AsyncSession, decisions: list[dict]) -> None:
+    """Keep decisions and start following each task's owner and offer: one statement and
+    one JSON document for the whole batch, whatever its size."""
     if decisions:
-        await session.execute(pg_insert(decision).on_conflict_do_nothing(), decisions)
-        await session.execute(pg_insert(routed_task).on_conflict_do_nothing(), followed)
+        await session.execute(_RECORD, {"rows": orjson.dumps(decisions).decode()})
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):

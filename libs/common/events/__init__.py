@@ -99,9 +99,12 @@ class Registry:
                 raise RuntimeError(
                     f"{path}: no generated model {name}; run `python -m common.codegen`"
                 )
-            parsed = parse_schema(compose(envelope, raw), _write_hint=False)
-            fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
-            et = EventType(name, model, parsed, fp, int(raw.get("version", 1)),
+            schema = compose(envelope, raw)
+            canonical = to_parsing_canonical_form(parse_schema(schema, _write_hint=False))
+            fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
+            # Parsed with fastavro's marker, so that its reader and writer do not parse the
+            # schema again on every event (three times faster).
+            et = EventType(name, model, parse_schema(schema), fp, int(raw.get("version", 1)),
                            topics.EVENT_TOPICS.get(name), Envelope[model])
             self.by_name[name] = et
             self.by_fingerprint[fp] = et

@@ -22,3 +22,41 @@ async def test_a_new_task_goes_to_the_default_queue_once(migrate):
     assert [(e.event_type, e.payload.task_id, e.payload.queue) for e in out] == \
         [("TaskRouted", t.task_id, "default")]
     assert "default queue" in out[0].payload.reason
+
+
+async def test_two_replicas_deciding_at_once_never_overfill_anyone(migrate):
+    """Replica A reserves and has not committed when replica B reads the same staff:
+    B's reservation waits for A, finds the people A filled at capacity, and decides only
+    those tasks again."""
+    import asyncio
+
+    from common.uow import UnitOfWork
+
+    ctx = SERVICE.context(migrate(SERVICE))
+    org = "org-race"
+    async with ctx.sessions() as s, s.begin():
+        await store.upsert_staff(s, [
+            {"user_id": f"{org}-u{i}", "org_id": org, "roles": ["biller"], "skills": ["Denial"],
+             "capacity": 3, "away": False, "active": True} for i in range(2)])
+    batch = lambda first: [events.envelope(created(org, i), org_id=org, producer="test")  # noqa: E731
+                           for i in range(first, first + 3)]
+    a = ctx.sessions()
+    await a.begin()
+    await handlers.task_created(batch(0), UnitOfWork(a, producer="routing", outbox=ctx.outbox))
+    async with ctx.sessions() as b, b.begin():
+        replica_b = asyncio.create_task(handlers.task_created(
+            batch(10), UnitOfWork(b, producer="routing", outbox=ctx.outbox)))
+        await asyncio.sleep(0.5)
+        assert not replica_b.done()  # waiting on A's reservation
+        await a.commit()
+        await a.close()
+        await replica_b
+    async with ctx.engine.connect() as conn:
+        load = dict((await conn.execute(sa.select(store.staff.c.user_id, store.staff.c.active_tasks)
+                                        .where(store.staff.c.org_id == org))).all())
+        owners = [r.owner_id for r in (await conn.execute(
+            sa.select(store.decision).where(store.decision.c.org_id == org))).all()]
+    await ctx.engine.dispose()
+    assert sorted(load.values()) == [3, 3]  # both full, nobody over capacity
+    assert len(owners) == 6 and sum(o is None for o in owners) == 0
+    assert {o: owners.count(o) for o in owners} == load
