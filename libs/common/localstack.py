@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
 PYTHON = sys.executable
 SERVICES = ("intake", "routing", "sla_monitor", "nba", "payer_comms", "billing", "gateway")
-WITH_API = ("intake", "gateway")
-API_PORTS = {"gateway": 8000, "intake": 8001}
+WITH_API = ("intake", "nba", "gateway")  # in start order: the gateway calls nba's API
+API_PORTS = {"gateway": 8000, "intake": 8001, "nba": 8002}
 HEALTH_PORTS = {"intake": 9101, "routing": 9102, "sla_monitor": 9103, "nba": 9104,
                 "payer_comms": 9105, "billing": 9106, "gateway": 9107}
 
@@ -231,6 +231,10 @@ class Stack:
             port = API_PORTS[service] if self.fixed_ports else free_port()
             env[f"{prefix}_API_PORT"] = str(port)
             env[f"{prefix}_HEALTH_PORT"] = "0"
+            if service == "gateway" and not self.fixed_ports:
+                # The gateway shows nba's suggestions: this stack's nba, or none at all.
+                nba = self.procs.get("nba-api")
+                env["GATEWAY_NBA_URL"] = nba.url if nba else ""
         else:
             port = HEALTH_PORTS[service] if self.fixed_ports else free_port()
             env[f"{prefix}_HEALTH_PORT"] = str(port)

@@ -75,6 +75,8 @@ EVENT_TOPICS: dict[str, Topic] = {
     "TaskAssigned": TASK_EVENTS,
     "TaskTimeLogged": TASK_EVENTS,
     "TaskNoteAdded": TASK_EVENTS,
+    "SuggestionDecided": TASK_EVENTS,
+    "NbaSuggested": NBA_SUGGESTIONS,
     "TaskEscalated": SLA_ESCALATIONS,
     "SlaDeadlineChanged": SLA_ESCALATIONS,
     "AlertRequested": ALERT_REQUESTS,

@@ -56,8 +56,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _record(uow: UnitOfWork, user: User, row, action: str, detail: dict, *,
-                  from_status: str | None = None, to_status: str | None = None) -> None:
+async def record(uow: UnitOfWork, user: User, row, action: str, detail: dict, *,
+                 from_status: str | None = None, to_status: str | None = None) -> None:
+    """A history row on the task and an audit row, for one staff action."""
     await store.add_history(uow.session, [{
         "task_id": row.id, "org_id": row.org_id, "at": _now(), "actor": user.id,
         "action": action, "from_status": from_status, "to_status": to_status,
@@ -77,7 +78,7 @@ async def change_status(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, stat
     version = await store.update_task(uow.session, task_id, status=status,
                                       business_status=business_status)
     label = "Escalated" if (business_status or "").lower() == "escalated" else status
-    await _record(uow, user, row, "status",
+    await record(uow, user, row, "status",
                   {"reason": reason, "business_status": business_status},
                   from_status=row.status, to_status=label)
     await uow.emit(TaskStatusChanged(
@@ -99,7 +100,7 @@ async def assign(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, owner_id: s
         return row.version
     version = await store.update_task(uow.session, task_id, owner_id=owner_id)
     action = "unassigned" if owner_id is None else ("reassigned" if row.owner_id else "assigned")
-    await _record(uow, user, row, action,
+    await record(uow, user, row, action,
                   {"owner_id": owner_id, "previous_owner_id": row.owner_id, "reason": reason})
     await uow.emit(TaskAssigned(task_id=task_id, owner_id=owner_id,
                                 previous_owner_id=row.owner_id, actor_id=user.id, reason=reason,
@@ -113,7 +114,7 @@ async def add_note(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, text: str
     note_id = uuid.uuid4()
     await store.add_note(uow.session, id=note_id, task_id=task_id, org_id=row.org_id,
                          author_id=user.id, at=_now(), text=text)
-    await _record(uow, user, row, "note", {"note_id": str(note_id)})
+    await record(uow, user, row, "note", {"note_id": str(note_id)})
     await uow.emit(TaskNoteAdded(task_id=task_id, note_id=note_id, author_id=user.id),
                    org_id=row.org_id, key=str(task_id))
     return note_id
@@ -129,7 +130,7 @@ async def log_time(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, minutes: 
     await store.add_time(uow.session, id=entry_id, task_id=task_id, org_id=row.org_id,
                          user_id=user.id, minutes=minutes, action=action,
                          performed_on=performed_on, at=_now(), note=note)
-    await _record(uow, user, row, "time",
+    await record(uow, user, row, "time",
                   {"entry_id": str(entry_id), "minutes": minutes, "time_action": action})
     await uow.emit(TaskTimeLogged(task_id=task_id, entry_id=entry_id, user_id=user.id,
                                   minutes=minutes, action=action, performed_on=performed_on,
@@ -162,6 +163,6 @@ async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, t
         "task_id": sub_id, "org_id": parent.org_id, "at": now, "actor": user.id,
         "action": "created", "to_status": "requested",
         "detail": {"part_of": str(parent_id)}}])
-    await _record(uow, user, parent, "subtask", {"subtask_id": str(sub_id), "title": title})
+    await record(uow, user, parent, "subtask", {"subtask_id": str(sub_id), "title": title})
     await uow.emit(payload, org_id=parent.org_id, key=str(sub_id))
     return sub_id

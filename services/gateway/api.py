@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from services.gateway import actions, auth, domain, store
+from services.gateway import actions, auth, domain, store, suggestions
 from services.gateway.auth import CurrentUser, Manager
 
 # ---------- models ----------
@@ -56,6 +56,8 @@ class TaskOut(BaseModel):
     created_at: datetime
     stored_at: datetime
     updated_at: datetime
+    # nba's next step (None when nba has none, is down or slow): see suggestions.py
+    suggestion: suggestions.SuggestionOut | None = None
 
 
 def task_out(row, now: datetime) -> TaskOut:
@@ -386,6 +388,7 @@ async def queue_page(s, user: auth.User, p: QueueParams) -> QueuePage:
         await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
                           detail={"patient_id": f.patient_id, "what": "queue"})
         await s.commit()
+    await suggestions.attach(user.org_id, items)
     return QueuePage(items=items, next_cursor=nxt, view=f.view)
 
 
@@ -413,7 +416,9 @@ async def task_detail(s, user: auth.User, task_id: uuid.UUID) -> TaskDetail:
     subs = await store.subtasks_of(s, user.org_id, task_id)
     await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read", task_row=row)
     await s.commit()
-    base = task_out(row, now).model_dump()
+    out = task_out(row, now)
+    await suggestions.attach(user.org_id, [out])
+    base = out.model_dump()
     return TaskDetail(
         **base, details=row.details, cpt_codes=row.cpt_codes, icd_codes=row.icd_codes,
         allowed_next=domain.allowed_next(row.status),
@@ -422,6 +427,33 @@ async def task_detail(s, user: auth.User, task_id: uuid.UUID) -> TaskDetail:
         time_entries=[TimeOut.model_validate(t) for t in times],
         total_minutes=sum(t.minutes for t in times),
         subtasks=[task_out(x, now) for x in subs])
+
+
+async def tasks_by_id(s, user: auth.User, ids: list[uuid.UUID]) -> list[TaskOut]:
+    """Several tasks of the user's org by id, with nba's suggestions."""
+    now = datetime.now(UTC)
+    items = [task_out(row, now) for row in (await s.execute(store.tasks_by_id(user.org_id, ids))).all()]
+    return await suggestions.attach(user.org_id, items)
+
+
+async def decide_suggestion(c, user: auth.User, task_id: uuid.UUID,
+                            body: suggestions.DecisionIn) -> suggestions.DecisionOut:
+    """Accept, modify or dismiss nba's suggestion for a task: checked against nba's log
+    (404 unknown, 409 decided before, 503 nba away), audited, announced as SuggestionDecided."""
+    try:
+        async with actions.unit_of_work(c) as uow:
+            row = await store.get_task(uow.session, user.org_id, task_id, for_update=True)
+            if row is None:
+                raise HTTPException(404, f"task {task_id} not found")
+            # The task stays locked while nba is asked: two decisions on it queue up.
+            logged = await suggestions.NBA.logged(user.org_id, body.suggestion_id)
+            if logged is None:
+                raise HTTPException(404, f"no suggestion {body.suggestion_id} for task {task_id}")
+            return await suggestions.decide(uow, user, row, body, logged)
+    except suggestions.Refused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except suggestions.Unavailable as exc:
+        raise HTTPException(503, str(exc)) from None
 
 
 async def authenticate(s, settings, body: Login) -> Token:
@@ -557,9 +589,7 @@ def router() -> APIRouter:
            summary="Several tasks by id (those of your org)")
     async def get_tasks(user: CurrentUser, s: Session,
                         id: Annotated[list[uuid.UUID], Query(max_length=200)]) -> list[TaskOut]:
-        now = datetime.now(UTC)
-        return [task_out(row, now) for row in
-                (await s.execute(store.tasks_by_id(user.org_id, id))).all()]
+        return await tasks_by_id(s, user, id)
 
     @r.get("/tasks/{task_id}", response_model=TaskDetail, tags=["tasks"],
            summary="One task with history, notes, time and sub-tasks; ETag for edits")
@@ -584,6 +614,21 @@ def router() -> APIRouter:
                                                 reason=body.reason, expected_version=expected)
         response.headers["ETag"] = domain.etag(v)
         return Created(id=task_id, version=v)
+
+    @r.post("/tasks/{task_id}/suggestion/decision", response_model=suggestions.DecisionOut,
+            tags=["suggestions"],
+            summary="Accept, modify (with the action taken) or dismiss nba's suggestion",
+            responses={404: {"description": "no such task or suggestion"},
+                       409: {"description": "decided before"},
+                       503: {"description": "nba unavailable"}})
+    async def decide(task_id: uuid.UUID, body: suggestions.DecisionIn, user: CurrentUser,
+                     request: Request) -> suggestions.DecisionOut:
+        return await decide_suggestion(ctx(request), user, task_id, body)
+
+    @r.get("/suggestions/actions", response_model=list[suggestions.ActionOut],
+           tags=["suggestions"], summary="The actions nba may suggest (the 'modify' picker)")
+    async def suggestion_actions(user: CurrentUser) -> list[suggestions.ActionOut]:
+        return suggestions.action_catalogue()
 
     @r.post("/tasks/{task_id}/assignment", response_model=Created, tags=["tasks"],
             summary="Assign, reassign or unassign (owner_id null)")

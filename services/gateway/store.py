@@ -463,6 +463,13 @@ async def views_of(session: AsyncSession, org_id: str, user_id: str) -> list:
 
 
 
+async def suggestion_decided(session: AsyncSession, task_id: uuid.UUID, suggestion_id: str) -> bool:
+    """Whether someone already decided on this nba suggestion for the task."""
+    return (await session.execute(sa.select(sa.literal(1)).where(
+        task_history.c.task_id == task_id, task_history.c.action == "suggestion_decided",
+        task_history.c.detail["suggestion_id"].astext == suggestion_id).limit(1))).first() is not None
+
+
 async def history_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
     """A task's history, oldest first."""
     return (await session.execute(

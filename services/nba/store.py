@@ -1,7 +1,253 @@
-"""nba's tables. For now only the outbox and the processed-event ledger."""
+"""nba's tables and queries: its view of active tasks, the suggestion log, the learnt
+action statistics and the decision counts. Nobody else reads them."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.db import add_common_tables
 
 metadata = sa.MetaData()
 outbox, processed_event = add_common_tables(metadata)
+
+# Statistics levels: 1 = (payer, code or task type), 2 = (payer class, reason category).
+PAYER, CLASS = 1, 2
+
+task = sa.Table(
+    "task", metadata,
+    sa.Column("task_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("task_type", sa.Text, nullable=False),
+    sa.Column("payer_id", sa.Text),
+    sa.Column("payer_name", sa.Text),
+    sa.Column("payer_class", sa.Text),
+    sa.Column("amount", sa.Numeric(12, 2)),
+    sa.Column("reason_codes", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("owner_id", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Bumped by every event on the task; the precompute loop handles seen_version < version.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("seen_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tried", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    # The action a person chose (accepted or modified): the task's outcome is credited to it.
+    sa.Column("pending_action", sa.Text),
+    sa.Column("outcome", sa.Text),  # good or bad, once learnt (first outcome wins)
+    sa.Column("suggestion_id", UUID(as_uuid=True)),  # the current suggestion
+    sa.Column("suggested_action", sa.Text),
+    sa.Column("suggested_version", sa.Integer),
+    sa.Column("suggested_at", sa.DateTime(timezone=True)),
+    sa.Column("cached_until", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_task_owner_queue", "org_id", "owner_id", "due_at", "task_id",
+             postgresql_where=sa.text("active")),
+    sa.Index("ix_task_dirty", "task_id", postgresql_where=sa.text("seen_version < version")),
+)
+
+suggestion = sa.Table(
+    "suggestion", metadata,
+    sa.Column("suggestion_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("task_id", UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("task_version", sa.Integer, nullable=False),
+    sa.Column("task_type", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("greedy_action", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("exploring", sa.Boolean, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decision", sa.Text),
+    sa.Column("decided_action", sa.Text),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+)
+
+action_stat = sa.Table(
+    "action_stat", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("action", sa.Text, primary_key=True),
+    sa.Column("successes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+)
+
+decision_stat = sa.Table(
+    "decision_stat", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("task_type", sa.Text, primary_key=True),
+    sa.Column("action", sa.Text, primary_key=True),  # the suggested action
+    sa.Column("decision", sa.Text, primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False, server_default="0"),
+)
+
+SUGGESTION_COLS = ("suggestion_id", "org_id", "task_id", "task_version", "task_type", "action",
+                   "greedy_action", "confidence", "exploring", "evidence", "reason",
+                   "computed_at")
+
+
+async def add_tasks(session: AsyncSession, rows: list[dict]) -> None:
+    """Start knowing tasks (a replayed TaskCreated changes nothing)."""
+    if rows:
+        await session.execute(pg_insert(task).on_conflict_do_nothing(), rows)
+
+
+async def tasks_by_id(session: AsyncSession, ids, *, org_id: str | None = None,
+                      lock: bool = False) -> dict[uuid.UUID, sa.Row]:
+    """Known tasks by id (of one org when given)."""
+    if not ids:
+        return {}
+    q = sa.select(task).where(task.c.task_id.in_(list(ids)))
+    if org_id is not None:
+        q = q.where(task.c.org_id == org_id)
+    if lock:
+        q = q.order_by(task.c.task_id).with_for_update()
+    return {r.task_id: r for r in (await session.execute(q)).all()}
+
+
+async def update_tasks(session: AsyncSession, changes: dict[uuid.UUID, dict]) -> None:
+    """Apply per-task column changes and bump each task's version (one statement per task;
+    batches are small: events of one poll)."""
+    for tid, values in changes.items():
+        await session.execute(sa.update(task).where(task.c.task_id == tid)
+                              .values(**values, version=task.c.version + 1))
+
+
+async def add_outcome(session: AsyncSession, org_id: str, scopes: list[tuple[int, str]],
+                      action: str, good: bool) -> None:
+    """Count one outcome of an action at each scope."""
+    rows = [{"org_id": org_id, "level": lvl, "scope": scope, "action": action,
+             "successes": int(good), "failures": int(not good)} for lvl, scope in scopes]
+    stmt = pg_insert(action_stat)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=list(action_stat.primary_key.columns),
+        set_={"successes": action_stat.c.successes + stmt.excluded.successes,
+              "failures": action_stat.c.failures + stmt.excluded.failures}), rows)
+
+
+async def stats_for(session: AsyncSession, orgs: set[str], scopes: set[str]
+                    ) -> dict[tuple[str, int, str], dict[str, tuple[int, int]]]:
+    """(org, level, scope) → action → (successes, failures), for the given scopes."""
+    if not orgs or not scopes:
+        return {}
+    rows = (await session.execute(sa.select(action_stat).where(
+        action_stat.c.org_id.in_(orgs), action_stat.c.scope.in_(scopes)))).all()
+    out: dict = {}
+    for r in rows:
+        out.setdefault((r.org_id, r.level, r.scope), {})[r.action] = (r.successes, r.failures)
+    return out
+
+
+async def log_suggestions(session: AsyncSession, rows: list[dict]) -> None:
+    """Append suggestions to the log (binary COPY: the precompute writes thousands)."""
+    if not rows:
+        return
+    conn = await session.connection()
+    pg = (await conn.get_raw_connection()).driver_connection
+    sql = f"COPY suggestion ({', '.join(SUGGESTION_COLS)}) FROM STDIN (FORMAT BINARY)"
+    async with pg.cursor() as cur, cur.copy(sql) as copy:
+        copy.set_types(["uuid", "text", "uuid", "int4", "text", "text", "text", "float8", "bool",
+                        "text", "text", "timestamptz"])
+        for r in rows:
+            await copy.write_row(tuple(r[c] for c in SUGGESTION_COLS))
+
+
+async def mark_suggested(session: AsyncSession, rows: list[dict], cached_until: datetime) -> None:
+    """Point tasks at their new suggestions, as seen at the version they were computed for."""
+    if not rows:
+        return
+    v = sa.values(sa.column("task_id", UUID(as_uuid=True)), sa.column("sid", UUID(as_uuid=True)),
+                  sa.column("act", sa.Text), sa.column("ver", sa.Integer),
+                  sa.column("at", sa.DateTime(timezone=True)), name="v").data(
+        [(r["task_id"], r["suggestion_id"], r["action"], r["task_version"], r["computed_at"])
+         for r in rows])
+    await session.execute(
+        sa.update(task).where(task.c.task_id == v.c.task_id)
+        .values(suggestion_id=v.c.sid, suggested_action=v.c.act, suggested_version=v.c.ver,
+                suggested_at=v.c.at,
+                seen_version=sa.func.greatest(task.c.seen_version, v.c.ver),
+                cached_until=cached_until))
+
+
+async def mark_seen(session: AsyncSession, versions: dict[uuid.UUID, int],
+                    cached_until: datetime | None = None, *, keep_cache: bool = False) -> None:
+    """Tasks looked at by the precompute at these versions (and cached until, unless kept)."""
+    if not versions:
+        return
+    v = sa.values(sa.column("task_id", UUID(as_uuid=True)), sa.column("ver", sa.Integer),
+                  name="v").data(list(versions.items()))
+    values = {"seen_version": sa.func.greatest(task.c.seen_version, v.c.ver)}
+    if not keep_cache:
+        values["cached_until"] = cached_until
+    await session.execute(sa.update(task).where(task.c.task_id == v.c.task_id).values(**values))
+
+
+async def suggestions_by_id(session: AsyncSession, ids) -> dict[uuid.UUID, sa.Row]:
+    """Logged suggestions by id."""
+    if not ids:
+        return {}
+    rows = (await session.execute(sa.select(suggestion).where(
+        suggestion.c.suggestion_id.in_(list(ids))))).all()
+    return {r.suggestion_id: r for r in rows}
+
+
+async def decide(session: AsyncSession, suggestion_id: uuid.UUID, *, decision: str,
+                 action: str | None, by: str, at: datetime) -> sa.Row | None:
+    """Record the first decision on a suggestion; None when it is unknown or decided before."""
+    return (await session.execute(
+        sa.update(suggestion).where(suggestion.c.suggestion_id == suggestion_id,
+                                    suggestion.c.decision.is_(None))
+        .values(decision=decision, decided_action=action, decided_by=by, decided_at=at)
+        .returning(suggestion))).first()
+
+
+async def count_decision(session: AsyncSession, *, org_id: str, task_type: str, action: str,
+                         decision: str) -> None:
+    stmt = pg_insert(decision_stat).values(org_id=org_id, task_type=task_type, action=action,
+                                           decision=decision, n=1)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=list(decision_stat.primary_key.columns),
+        set_={"n": decision_stat.c.n + 1}))
+
+
+async def decision_counts(session: AsyncSession) -> list[sa.Row]:
+    """(task_type, action, decision, n) over every org, for the acceptance-rate gauges."""
+    return (await session.execute(sa.select(
+        decision_stat.c.task_type, decision_stat.c.action, decision_stat.c.decision,
+        sa.func.sum(decision_stat.c.n).label("n"))
+        .group_by(decision_stat.c.task_type, decision_stat.c.action,
+                  decision_stat.c.decision))).all()
+
+
+async def dirty_tasks(session: AsyncSession, limit: int, top: int) -> list[sa.Row]:
+    """Tasks changed since the precompute last saw them, each with whether it is active and in
+    the first ``top`` of its owner's queue (the gateway's My Tasks order: due_at, id)."""
+    rank = sa.text(
+        "(SELECT count(*) FROM (SELECT 1 FROM task t2 WHERE t2.org_id = task.org_id "
+        "AND t2.owner_id = task.owner_id AND t2.active "
+        "AND (t2.due_at, t2.task_id) < (task.due_at, task.task_id) "
+        f"ORDER BY t2.due_at, t2.task_id LIMIT {int(top)}) x) < {int(top)}")
+    q = (sa.select(task, sa.and_(task.c.active, task.c.owner_id.is_not(None), rank).label("in_top"))
+         .where(task.c.seen_version < task.c.version)
+         .limit(limit).with_for_update(skip_locked=True, of=task))
+    return (await session.execute(q)).all()
+
+
+async def tops_to_refresh(session: AsyncSession, *, top: int, before: datetime,
+                          limit: int) -> list[sa.Row]:
+    """The first ``top`` tasks of every owner's queue whose cache ends before ``before``."""
+    ranked = sa.select(task, sa.func.row_number().over(
+        partition_by=(task.c.org_id, task.c.owner_id),
+        order_by=(task.c.due_at, task.c.task_id)).label("rk")).where(
+        task.c.active, task.c.owner_id.is_not(None)).subquery()
+    q = sa.select(ranked).where(ranked.c.rk <= top, sa.or_(
+        ranked.c.cached_until.is_(None), ranked.c.cached_until < before)).limit(limit)
+    return (await session.execute(q)).all()

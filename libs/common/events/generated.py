@@ -104,6 +104,24 @@ class UserUpserted(pydantic.BaseModel):
         namespace = "wq.directory"
 
 
+class NbaSuggested(pydantic.BaseModel):
+    """
+    nba suggests a next step for a task, or changed its suggestion (emitted when the suggested action differs from the task's previous one). Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    suggestion_id: uuid.UUID
+    action: str = pydantic.Field(description="An action code of common.nba_actions.ACTIONS.")
+    reason: str
+    confidence: float = pydantic.Field(description="Posterior mean of the action's success rate, 0..1.")
+    exploring: bool = pydantic.Field(description="True when the action is not the best-known one but is tried to learn.")
+    evidence: str = pydantic.Field(description="Which level decided: payer (this payer and code), class (payer class and reason category) or table (domain prior).")
+    task_type: str
+
+    
+    class Meta:
+        namespace = "wq.nba"
+
+
 class SlaDeadlineChanged(pydantic.BaseModel):
     """
     The SLA deadline that counts for a task is not the one it came with, or moved: a policy set it, the clock paused (on hold) or resumed, or a policy change re-deadlined it. The gateway shows it as the task's due date and countdown. Keyed by task_id.
@@ -146,6 +164,25 @@ class TaskEscalated(pydantic.BaseModel):
     class Meta:
         namespace = "wq.sla"
         field_order = ['task_id', 'escalation_id', 'level', 'breach', 'reason', 'task_type', 'due_at', 'breached_at', 'escalated_at', 'escalated_to_role', 'escalated_to_user_id', 'policy_id', 'policy_version', 'appeal', 'alert_suppressed']
+
+
+class SuggestionDecided(pydantic.BaseModel):
+    """
+    A person accepted, modified or dismissed nba's suggestion for a task (in the gateway). Keyed by task_id.
+    """
+    task_id: uuid.UUID
+    suggestion_id: uuid.UUID
+    decision: str = pydantic.Field(description="accepted, modified or dismissed")
+    suggested_action: str
+    actor_id: str
+    task_type: str
+    action: typing.Optional[str] = pydantic.Field(description="The action taken: the suggested one when accepted, the chosen one when modified, null when dismissed.", default=None)
+    has_note: bool = pydantic.Field(description="The note's text stays in the gateway's audit log.", default=False)
+
+    
+    class Meta:
+        namespace = "wq.tasks"
+        field_order = ['task_id', 'suggestion_id', 'decision', 'suggested_action', 'action', 'actor_id', 'task_type', 'has_note']
 
 
 class TaskAssigned(pydantic.BaseModel):

@@ -21,6 +21,8 @@ def bodies(a: dict) -> dict[tuple[str, str], dict | None]:
         ("POST", "/api/v1/tasks/{task_id}/notes"): {"text": "hello"},
         ("POST", "/api/v1/tasks/{task_id}/time"): {"minutes": 5, "action": "call"},
         ("POST", "/api/v1/tasks/{task_id}/subtasks"): {"title": "x"},
+        ("POST", "/api/v1/tasks/{task_id}/suggestion/decision"): {
+            "suggestion_id": "00000000-0000-4000-8000-000000000001", "decision": "dismissed"},
         ("POST", "/api/v1/views"): {"name": "B's view", "filters": {"sla": "overdue"}},
         ("POST", "/api/v1/users"): {"email": "new@b.test", "name": "N", "password": "0123456789ab",
                                     "roles": ["biller"]},

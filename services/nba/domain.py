@@ -1,0 +1,206 @@
+"""How nba picks a next step: the task's context, Beta posteriors that back off from
+(payer, code) to (payer class, reason category) to the playbook's prior, and Thompson
+sampling under a cap so exploration stays bounded and is shown. No I/O."""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from common.nba_actions import label
+from services.nba import playbook
+from services.nba.playbook import Entry
+
+# The playbook's prior counts as this many observations at the class level...
+PRIOR_STRENGTH = 4.0
+# ...and the class level's mean as this many at the payer level (how fast a payer's own
+# outcomes take over from its class: after ~3x this many, mostly the payer's own).
+CLASS_STRENGTH = 6.0
+# Outcomes needed at a level before the reason quotes it.
+MIN_EVIDENCE = 3
+# An action already tried on this task (and the task is still open) ranks lower.
+TRIED_PENALTY = 0.5
+
+_CARC = re.compile(r"^(CO|PR|OA|PI|CR)?-?([A-Z]?\d{1,3}[A-Z]?)$")
+_RARC = re.compile(r"^(M|N|MA)\d{1,3}$")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What nba knows of a task when it suggests."""
+    task_type: str
+    payer_id: str | None = None
+    payer_name: str | None = None
+    payer_class: str | None = None
+    reason_codes: tuple[str, ...] = ()
+    due_at: datetime | None = None
+    tried: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """Which playbook entry applies and which statistics scopes count."""
+    key: str  # "CARC 197" or the task type
+    entry: Entry
+    priors: dict[str, float]
+    payer_scope: str  # level 1: payer and code
+    class_scope: str  # level 2: payer class and reason category
+    group: str | None = None
+
+
+def parse_codes(codes) -> tuple[str | None, str | None, list[str]]:
+    """(group, CARC, RARCs) from codes like 'CO-197', '50', 'N290'; the first CARC is primary."""
+    group = carc = None
+    rarcs: list[str] = []
+    for raw in codes:
+        c = raw.strip().upper()
+        if c in playbook.RARC or _RARC.match(c):
+            rarcs.append(c)
+            continue
+        m = _CARC.match(c)
+        if m and carc is None:
+            group, carc = m.group(1), m.group(2)
+    return group, carc, rarcs
+
+
+def context_of(f: Facts) -> Context | None:
+    """The playbook entry and statistics scopes for a task; None when nba has nothing to say."""
+    if f.task_type == "Denial":
+        group, carc, rarcs = parse_codes(f.reason_codes)
+        entry = playbook.CARC.get(carc or "", playbook.UNKNOWN_DENIAL)
+        key = f"CARC {carc}" if carc else "CARC ?"
+        priors = dict(entry.actions)
+        for r in rarcs:
+            remark = playbook.RARC.get(r)
+            if remark is None:
+                continue
+            for a, p in remark.add.items():
+                priors[a] = max(priors.get(a, 0.0), p)
+            for a, w in remark.weights.items():
+                if a in priors:
+                    priors[a] = min(0.95, priors[a] * w)
+        if group == "PR" and entry.category != "patient_responsibility":
+            priors["bill_patient"] = max(priors.get("bill_patient", 0.0), 0.5)
+    else:
+        entry = playbook.TASK_TYPES.get(f.task_type)
+        if entry is None:
+            return None
+        key, group, priors = f.task_type, None, dict(entry.actions)
+    return Context(key=key, entry=entry, priors=priors, group=group,
+                   payer_scope=f"{f.payer_id or '-'}|{key}",
+                   class_scope=f"{f.payer_class or '-'}|{entry.category}")
+
+
+@dataclass(frozen=True)
+class Stat:
+    successes: int = 0
+    failures: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.successes + self.failures
+
+
+@dataclass(frozen=True)
+class Belief:
+    """Beta(alpha, beta) for one action's success rate, and the evidence behind it."""
+    action: str
+    alpha: float
+    beta: float
+    payer: Stat
+    klass: Stat  # the class level without this payer-and-code's own outcomes
+
+    @property
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def level(self) -> str:
+        if self.payer.n >= MIN_EVIDENCE:
+            return "payer"
+        if self.klass.n >= MIN_EVIDENCE:
+            return "class"
+        return "table"
+
+
+def posterior(action: str, prior: float, klass: Stat, payer: Stat) -> Belief:
+    """Backoff: the prior as PRIOR_STRENGTH pseudo-outcomes, updated by the class's outcomes
+    (excluding this payer-and-code's, counted next), whose mean becomes the payer level's
+    prior worth CLASS_STRENGTH outcomes, updated by the payer's own outcomes."""
+    others = Stat(max(0, klass.successes - payer.successes), max(0, klass.failures - payer.failures))
+    a1 = PRIOR_STRENGTH * prior + others.successes
+    b1 = PRIOR_STRENGTH * (1 - prior) + others.failures
+    m1 = a1 / (a1 + b1)
+    return Belief(action, CLASS_STRENGTH * m1 + payer.successes,
+                  CLASS_STRENGTH * (1 - m1) + payer.failures, payer, others)
+
+
+@dataclass(frozen=True)
+class Choice:
+    action: str
+    confidence: float
+    exploring: bool
+    reason: str
+    evidence: str  # payer, class or table
+    greedy: str  # the best-known action (equal to action unless exploring)
+
+
+def choose(ctx: Context, f: Facts, payer_stats: dict[str, Stat], class_stats: dict[str, Stat],
+           rng: random.Random, explore_rate: float, now: datetime | None = None) -> Choice:
+    """The best-known action, or with probability ``explore_rate`` a Thompson draw (which
+    differs from the best-known only while the evidence leaves room for doubt)."""
+    beliefs = [posterior(a, p, class_stats.get(a, Stat()), payer_stats.get(a, Stat()))
+               for a, p in ctx.priors.items()]
+    tried = set(f.tried)
+
+    def penalty(b: Belief) -> float:
+        return TRIED_PENALTY if b.action in tried else 1.0
+
+    greedy = max(beliefs, key=lambda b: (b.mean * penalty(b), ctx.priors[b.action]))
+    chosen = greedy
+    if explore_rate > 0 and len(beliefs) > 1 and rng.random() < explore_rate:
+        chosen = max(beliefs, key=lambda b: rng.betavariate(b.alpha, b.beta) * penalty(b))
+    exploring = chosen.action != greedy.action
+    return Choice(chosen.action, round(chosen.mean, 4), exploring,
+                  reason_for(ctx, f, chosen, greedy, exploring, now), chosen.level, greedy.action)
+
+
+def _rate(s: Stat) -> str:
+    return f"{s.successes} of {s.n}"
+
+
+def reason_for(ctx: Context, f: Facts, b: Belief, greedy: Belief, exploring: bool,
+               now: datetime | None = None) -> str:
+    """One short sentence a biller can check: whose outcomes, how many, or the playbook."""
+    what = ctx.key if ctx.key.startswith("CARC") else f"{ctx.key} task"
+    payer = f.payer_name or f.payer_id or "This payer"
+    if b.level == "payer":
+        text = f"{payer} resolved {_rate(b.payer)} {what} cases after this step"
+    elif b.level == "class":
+        cls = (f.payer_class or "other").replace("_", " ")
+        text = (f"{cls.capitalize()} payers resolved {_rate(b.klass)} "
+                f"{ctx.entry.category.replace('_', ' ')} cases after this step")
+    else:
+        meaning = ctx.entry.meaning if len(ctx.entry.meaning) <= 60 else ctx.entry.meaning[:57] + "..."
+        text = f"{what}: {meaning}; the usual first step"
+    if exploring:
+        text = (f"Exploring (less evidence than '{label(greedy.action)}', "
+                f"{greedy.mean:.0%}): {text}")
+    if b.action in f.tried:
+        text += "; tried before on this task"
+    if now is not None and f.due_at is not None:
+        days = (f.due_at - now).total_seconds() / 86400
+        if days < 0:
+            text += "; deadline passed"
+        elif days <= 7:
+            text += f"; deadline in {max(0, int(days))} days"
+    return text + "."
+
+
+def table_choice(f: Facts) -> str | None:
+    """The static playbook's pick (the baseline the learnt policy must beat)."""
+    ctx = context_of(f)
+    if ctx is None:
+        return None
+    return max(ctx.priors.items(), key=lambda kv: kv[1])[0]
