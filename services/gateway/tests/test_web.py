@@ -189,3 +189,49 @@ async def test_task_page_shows_the_sla_clock_paused_and_the_escalation(web, gw):
     page = unescape((await web.get(f"/tasks/{t.task_id}")).text)
     assert "Escalation level 1: the practice manager is responsible now." in page
     assert "Escalated to level 1 — overdue, level 1" in " ".join(re.sub("<[^>]+>", "", page).split())
+
+
+async def test_suggestions_show_in_queue_board_and_task_page_and_take_decisions(web, gw):
+    from services.gateway import suggestions
+    from services.gateway.tests.test_suggestions import FakeNba
+
+    nba = FakeNba()
+    suggestions.configure("http://nba", 0.5, transport=httpx.ASGITransport(app=nba.app))
+    try:
+        t = created(ORG, 20)
+        await gw.deliver(t, ORG)
+        first = nba.suggest(t.task_id, org=ORG)
+        page = unescape((await web.get("/queue")).text)
+        assert "File appeal with medical records" in page and 'data-testid="suggestion"' in page
+        board = unescape((await web.get("/board")).text)
+        assert "File appeal with medical records" in board
+        url = f"/tasks/{t.task_id}"
+        page = unescape((await web.get(url)).text)
+        assert "Suggested next step" in page and "CARC 50: not medically necessary" in page
+        assert "Works 55% of the time" in page
+        hx = {"HX-Request": "true"}
+        # A chip in the queue: accepted in place.
+        r = await web.post(f"{url}/suggestion", headers=hx, data={
+            "suggestion_id": first, "decision": "accepted", "action": "call_payer", "where": "chip"})
+        assert r.status_code == 200 and "Accepted: File appeal with medical records." in unescape(r.text)
+        r = await web.post(f"{url}/suggestion", headers=hx, data={
+            "suggestion_id": first, "decision": "dismissed", "where": "chip"})
+        assert r.status_code == 409 and "was already decided" in r.text
+        page = unescape((await web.get(url)).text)
+        assert "You decided on this suggestion" in page
+        assert "accepted “File appeal with medical records”" in page
+        # The task page: another suggestion, changed to another action.
+        second = nba.suggest(t.task_id, org=ORG, action="peer_to_peer")
+        del nba.logged[first]
+        r = await web.post(f"{url}/suggestion", headers=hx, data={
+            "suggestion_id": second, "decision": "modified", "action": "", "where": "task"})
+        assert r.status_code == 422 and "a modified decision needs the action" in flash(r.text)[0]
+        r = await web.post(f"{url}/suggestion", headers=hx, data={
+            "suggestion_id": second, "decision": "modified", "action": "call_payer", "where": "task"})
+        assert r.status_code == 200, r.text[-500:]
+        assert flash(r.text) == ["Noted: Call payer instead of Request peer-to-peer review."]
+        r = await web.post(f"/tasks/{created(ORG, 99).task_id}/suggestion", headers=hx, data={
+            "suggestion_id": second, "decision": "accepted", "where": "task"})
+        assert r.status_code == 404
+    finally:
+        suggestions.configure("", 0.5)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from services.gateway import actions, api, auth, domain, store
+from services.gateway import actions, api, auth, domain, store, suggestions
 from services.gateway.web.session import PageError, PageUser, is_htmx, render
 
 router = APIRouter()
@@ -196,6 +196,7 @@ async def board_columns(s, user: auth.User, filters: BoardFilters) -> dict:
         rows = (await s.execute(store.board_column(f, column, org_id=user.org_id, user_id=user.id,
                                                    now=now, limit=BOARD_CARDS))).all()
         cards[column] = [api.task_out(r, now) for r in rows]
+    await suggestions.attach(user.org_id, cards[domain.COLUMNS[0]])  # shown on To Do cards
     return {"counts": counts, "cards": cards}
 
 
@@ -286,8 +287,10 @@ async def task_page(request: Request, s, user: auth.User, task_id: uuid.UUID, *,
         raise PageError(404, "This task does not exist, or it is not one of your org's.") from None
     users = await store.users_of(s, user.org_id)
     names = {u.id: u.name for u in users}
+    decided = {h.detail.get("suggestion_id"): h for h in t.history if h.action == "suggestion_decided"}
     context = dict(t=t, users=[u for u in users if u.active], names=names,
                    routing=routing_explanations(t.history), flash=flash,
+                   decided=decided, last_decision=_last_decision(t.history),
                    today=date.today().isoformat(), title=t.title)
     if is_htmx(request):
         return render(request, "partials/task_main.html", status_code=status_code, **context)
@@ -325,6 +328,50 @@ async def act(request: Request, s, user: auth.User, task_id: uuid.UUID, done: st
 
 Text = Annotated[str, Form()]
 Version = Annotated[int, Form()]
+
+
+def _last_decision(history) -> dict | None:
+    """The latest decision on a suggestion, in words, for the task page's panel."""
+    for h in reversed(history):
+        if h.action == "suggestion_decided":
+            return {**h.detail, "label": ACTION_LABELS.get(h.detail.get("action") or "", ""),
+                    "suggested_label": ACTION_LABELS.get(h.detail.get("suggested_action"), ""),
+                    "at": h.at, "actor": h.actor}
+    return None
+
+
+ACTION_LABELS = {a.code: a.label for a in suggestions.action_catalogue()}
+
+
+@router.post("/tasks/{task_id}/suggestion")
+async def decide_suggestion(task_id: uuid.UUID, request: Request, user: PageUser, s: Session,
+                            suggestion_id: Text, decision: Text, action: Text = "", note: Text = "",
+                            where: Text = "task"):
+    """Accept, modify or dismiss nba's suggestion, from the task page or a queue/board chip."""
+    def answer(level: str, message: str, status_code: int = 200, decided: dict | None = None):
+        if where == "chip":
+            return render(request, "partials/suggestion_done.html", status_code=status_code,
+                          level=level, message=message, decided=decided)
+        return None
+
+    try:
+        body = suggestions.DecisionIn(suggestion_id=suggestion_id, decision=decision,
+                                      action=(action or None) if decision == "modified" else None,
+                                      note=note.strip() or None)
+        out = await api.decide_suggestion(request.app.state.ctx, user, task_id, body)
+    except (ValidationError, HTTPException) as exc:
+        if isinstance(exc, HTTPException) and exc.status_code == 404 and str(exc.detail).startswith("task "):
+            raise PageError(404, "This task does not exist, or it is not one of your org's.") from None
+        why = problems(exc) if isinstance(exc, ValidationError) else refused(exc)
+        status = 422 if isinstance(exc, ValidationError) else exc.status_code
+        return answer("error", f"Not done: {why}", status) or await task_page(
+            request, s, user, task_id, status_code=status, flash=("error", f"Not done: {why}"))
+    label = ACTION_LABELS.get(out.action or "", out.action or "")
+    message = {"accepted": f"Accepted: {label}.",
+               "modified": f"Noted: {label} instead of {ACTION_LABELS.get(out.suggested_action)}.",
+               "dismissed": "Suggestion dismissed."}[out.decision]
+    return answer("ok", message, decided=out.model_dump()) or await task_page(
+        request, s, user, task_id, flash=("ok", message))
 
 
 @router.post("/tasks/{task_id}/status")

@@ -18,7 +18,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
-from services.gateway import auth, domain
+from services.gateway import auth, domain, suggestions
 from services.gateway.auth import User
 
 HERE = Path(__file__).parent
@@ -143,7 +143,8 @@ def status_label(status: str) -> str:
 
 templates.env.globals.update(countdown=countdown, initials=initials, avatar_hue=avatar_hue,
                              role_label=role_label, status_label=status_label,
-                             COLUMNS=domain.COLUMNS, PRIORITIES=domain.PRIORITIES)
+                             COLUMNS=domain.COLUMNS, PRIORITIES=domain.PRIORITIES,
+                             NBA_ACTIONS=suggestions.action_catalogue())
 
 
 def dt(d: datetime | str | None) -> str:

@@ -93,7 +93,7 @@ function initBoard(root = document) {
     if (list.dataset.sortable) return;
     list.dataset.sortable = "1";
     Sortable.create(list, {
-      group: "board", animation: 150, forceFallback: true, fallbackTolerance: 4, filter: "select, a", preventOnFilter: false,
+      group: "board", animation: 150, forceFallback: true, fallbackTolerance: 4, filter: "select, a, summary, .suggest-body", preventOnFilter: false,
       onEnd: async (evt) => {
         if (evt.from === evt.to) return;
         const card = evt.item;
