@@ -128,6 +128,7 @@ async def test_biller_works_a_task_from_the_queue(chromium, clinic):
     prios = await page.locator("#queue-rows td[data-label=Type]").all_inner_texts()
     assert set(prios) == {"Denial"}
     await page.get_by_role("link", name="Denial Queue").click()
+    await expect(page.get_by_test_id("suggestion").first).to_be_visible()  # nba's, inline
     await shot(page, "queue")
 
     # Open the first of my tasks.
@@ -137,6 +138,19 @@ async def test_biller_works_a_task_from_the_queue(chromium, clinic):
     await first.click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(title)
     await expect(page.get_by_test_id("task-status")).to_have_text("Requested")
+    task_id = page.url.rsplit("/", 1)[1]
+
+    # nba's suggested next step: the biller does something else instead, and says which.
+    panel = page.get_by_test_id("next-step")
+    await expect(panel.get_by_test_id("suggestion")).to_be_visible()
+    suggested = await panel.locator(".suggest-label").inner_text()
+    other = panel.get_by_label("Another action")
+    instead = (await other.locator("option").first.inner_text()).strip()
+    await other.select_option(label=instead)
+    await panel.get_by_role("button", name="Do this instead").click()
+    await expect(page.get_by_test_id("flash")).to_have_text(f"Noted: {instead} instead of {suggested}.")
+    await expect(page.get_by_test_id("history")).to_contain_text("Suggestion changed")
+    await expect(page.get_by_test_id("last-decision")).to_contain_text(f"chose “{instead}” instead of “{suggested}”")
 
     # Start work: the status changes and the history says so.
     await page.get_by_label("Reason (optional)").first.fill("calling the payer")
@@ -170,6 +184,15 @@ async def test_biller_works_a_task_from_the_queue(chromium, clinic):
     await expect(page.get_by_test_id("flash")).to_have_text("Assigned.")
     await expect(page.get_by_test_id("history")).to_contain_text(f"Reassigned to {manager['name']}")
     await shot(page, "task")
+
+    # Accept a suggestion right in the queue, on another task's row.
+    await page.goto("/queue?view=Denial%20Queue")
+    chip = page.locator(f"#queue-rows tr[data-task-id]:not([data-task-id='{task_id}']) "
+                        "[data-testid=suggestion]").first
+    label = await chip.locator(".suggest-label").inner_text()
+    await chip.locator("summary").click()
+    await chip.get_by_role("button", name="Accept").click()
+    await expect(page.get_by_test_id("suggestion-done").first).to_have_text(f"✓ Accepted: {label}.")
     await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(re.compile(r"/login$"))
     await page.goto("/queue")  # the session is gone
