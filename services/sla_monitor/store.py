@@ -2,10 +2,10 @@
 rung per breach, unique), the orgs' policies and the staff escalations go to."""
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -107,9 +107,11 @@ CLOCK_STATE = {"due_at": "timestamptz", "active": "boolean", "status": "text",
 
 
 def _arrays(rows: list[dict], types: dict[str, str]) -> tuple[str, dict]:
-    """``unnest(CAST(:a AS t[]), ...) AS v(a, ...)`` and its parameters (one list per column)."""
-    cols = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in types.items())
-    return f"unnest({cols}) AS v({', '.join(types)})", {c: [r[c] for r in rows] for c in types}
+    """``jsonb_to_recordset(:rows) AS v(a t, ...)`` and its one parameter: the whole batch
+    as one JSON document, which PostgreSQL parses far faster than psycopg builds arrays."""
+    cols = ", ".join(f"{c} {t}" for c, t in types.items())
+    doc = orjson.dumps([{c: r[c] for c in types} for r in rows]).decode()
+    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({cols})", {"rows": doc}
 
 
 async def save_clocks(session: AsyncSession, rows: list[dict]) -> None:
@@ -146,7 +148,7 @@ async def due_clocks(session: AsyncSession, now: datetime, limit: int) -> list:
 ESCALATION_TYPES = {"id": "uuid", "task_id": "uuid", "org_id": "text", "breach": "integer",
                     "stage": "smallint", "due_at": "timestamptz", "breached_at": "timestamptz",
                     "escalated_at": "timestamptz", "escalated_to_role": "text",
-                    "escalated_to_user_id": "text", "recipients": "text", "alert_suppressed": "text",
+                    "escalated_to_user_id": "text", "recipients": "jsonb", "alert_suppressed": "text",
                     "policy_id": "text", "policy_version": "integer"}
 
 
@@ -154,10 +156,9 @@ async def record_escalations(session: AsyncSession, rows: list[dict]) -> set[uui
     """Insert ladder rows; return the ids that are new (a rung already fired is skipped)."""
     if not rows:
         return set()
-    rows = [{**r, "recipients": json.dumps(r["recipients"])} for r in rows]
     source, params = _arrays(rows, ESCALATION_TYPES)
     cols = ", ".join(ESCALATION_TYPES)
-    values = ", ".join("ARRAY(SELECT jsonb_array_elements_text(v.recipients::jsonb))"
+    values = ", ".join("ARRAY(SELECT jsonb_array_elements_text(v.recipients))"
                        if c == "recipients" else f"v.{c}" for c in ESCALATION_TYPES)
     got = await session.execute(sa.text(
         f"INSERT INTO escalation ({cols}) SELECT {values} FROM {source} "
