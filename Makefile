@@ -78,6 +78,7 @@ bench: deps browser
 	$(PY) bench/routing.py
 	$(PY) -m bench.ui_queue
 	$(PY) bench/sla.py
+	$(PY) bench/nba.py
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench scripts

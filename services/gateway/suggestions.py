@@ -76,7 +76,10 @@ class Refused(Exception):
 
 class NbaClient:
     """nba's internal API. After a failure, suggestions are skipped for ``pause_s`` (a page
-    never waits on an nba that is down)."""
+    never waits on an nba that is down). A decision's lookup may wait longer
+    (``decision_timeout_s``): a person pressed a button and a retry costs them more."""
+
+    decision_timeout_s = 5.0
 
     def __init__(self, url: str, timeout_s: float, pause_s: float = 5.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -112,7 +115,8 @@ class NbaClient:
             raise Unavailable("suggestions are not configured (GATEWAY_NBA_URL)")
         try:
             r = await self.http.get(f"/internal/v1/suggestions/{suggestion_id}",
-                                    params={"org_id": org_id})
+                                    params={"org_id": org_id},
+                                    timeout=max(self.decision_timeout_s, self.http.timeout.read or 0))
         except httpx.HTTPError as exc:
             self._failed(exc)
             raise Unavailable("the suggestion service did not answer; try again") from exc

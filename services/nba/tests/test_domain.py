@@ -113,3 +113,19 @@ def test_thompson_concentrates_on_the_best_action_in_a_small_simulation():
         if i >= 300:
             late[ch.action] += 1
     assert late["peer_to_peer"] >= 85
+
+
+def test_acceptance_rate_overall_by_task_type_and_by_action():
+    from types import SimpleNamespace as Row
+
+    from services.nba import metrics
+
+    rows = [Row(task_type="Denial", action="retro_auth", decision="accepted", n=6),
+            Row(task_type="Denial", action="retro_auth", decision="dismissed", n=2),
+            Row(task_type="Denial", action="peer_to_peer", decision="modified", n=2),
+            Row(task_type="Prior Auth", action="peer_to_peer", decision="accepted", n=10)]
+    got = metrics.set_acceptance(rows)
+    assert got[("overall", "")] == pytest.approx(16 / 20)
+    assert got[("task_type", "Denial")] == pytest.approx(6 / 10)
+    assert got[("action", "peer_to_peer")] == pytest.approx(10 / 12)
+    assert metrics.ACCEPTANCE.labels("action", "retro_auth")._value.get() == pytest.approx(0.75)
