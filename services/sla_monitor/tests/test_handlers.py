@@ -135,7 +135,9 @@ async def test_policies_re_deadline_and_maintenance_suppresses_alerts_not_escala
     await deliver(ctx, SlaPolicyChanged(version=2, changed_by="pm1", policies_json=json.dumps(
         [{"id": "denials", "task_type": "Denial", "deadline_hours": 240}]),
         maintenance_json=json.dumps([window])), org)
-    out = await sweep(ctx, NOW + timedelta(days=10, minutes=1), org)
+    # the policy's 10 days run from when the monitor first saw the task (now, not NOW: the
+    # module was imported minutes ago when the whole suite runs)
+    out = await sweep(ctx, datetime.now(UTC) + timedelta(days=10, minutes=1), org)
     esc = next(e.payload for e in out if e.event_type == "TaskEscalated")
     alert = next(e.payload for e in out if e.event_type == "AlertRequested")
     assert esc.policy_id == "denials" and esc.policy_version == 2
