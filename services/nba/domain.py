@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from common.nba_actions import label
@@ -47,6 +47,8 @@ class Context:
     payer_scope: str  # level 1: payer and code
     class_scope: str  # level 2: payer class and reason category
     group: str | None = None
+    # action → the remark code that made it likelier than the CARC alone (for the reason)
+    because: dict[str, str] = field(default_factory=dict)
 
 
 def parse_codes(codes) -> tuple[str | None, str | None, list[str]]:
@@ -71,6 +73,7 @@ def context_of(f: Facts) -> Context | None:
         entry = playbook.CARC.get(carc or "", playbook.UNKNOWN_DENIAL)
         key = f"CARC {carc}" if carc else "CARC ?"
         priors = dict(entry.actions)
+        because: dict[str, str] = {}
         for r in rarcs:
             remark = playbook.RARC.get(r)
             if remark is None:
@@ -80,14 +83,18 @@ def context_of(f: Facts) -> Context | None:
             for a, w in remark.weights.items():
                 if a in priors:
                     priors[a] = min(0.95, priors[a] * w)
+            for a in {*remark.add, *(a for a, w in remark.weights.items() if w > 1)}:
+                because.setdefault(a, f"RARC {r} ({_short(remark.meaning)})")
         if group == "PR" and entry.category != "patient_responsibility":
             priors["bill_patient"] = max(priors.get("bill_patient", 0.0), 0.5)
+            because.setdefault("bill_patient", "group PR (patient responsibility)")
     else:
         entry = playbook.TASK_TYPES.get(f.task_type)
         if entry is None:
             return None
         key, group, priors = f.task_type, None, dict(entry.actions)
-    return Context(key=key, entry=entry, priors=priors, group=group,
+        because = {}
+    return Context(key=key, entry=entry, priors=priors, group=group, because=because,
                    payer_scope=f"{f.payer_id or '-'}|{key}",
                    class_scope=f"{f.payer_class or '-'}|{entry.category}")
 
@@ -166,6 +173,11 @@ def choose(ctx: Context, f: Facts, payer_stats: dict[str, Stat], class_stats: di
                   reason_for(ctx, f, chosen, greedy, exploring, now), chosen.level, greedy.action)
 
 
+def _short(text: str, most: int = 60) -> str:
+    """At most ``most`` characters, cut at a word."""
+    return text if len(text) <= most else text[:most - 3].rsplit(" ", 1)[0].rstrip(",;:") + "..."
+
+
 def _rate(s: Stat) -> str:
     return f"{s.successes} of {s.n}"
 
@@ -182,8 +194,10 @@ def reason_for(ctx: Context, f: Facts, b: Belief, greedy: Belief, exploring: boo
         text = (f"{cls.capitalize()} payers resolved {_rate(b.klass)} "
                 f"{ctx.entry.category.replace('_', ' ')} cases after this step")
     else:
-        meaning = ctx.entry.meaning if len(ctx.entry.meaning) <= 60 else ctx.entry.meaning[:57] + "..."
-        text = f"{what}: {meaning}; the usual first step"
+        if b.action in ctx.because:
+            text = f"{what} with {ctx.because[b.action]}: this step fits"
+        else:
+            text = f"{what}: {_short(ctx.entry.meaning)}; the usual first step"
     if exploring:
         text = (f"Exploring (less evidence than '{label(greedy.action)}', "
                 f"{greedy.mean:.0%}): {text}")

@@ -129,3 +129,15 @@ def test_acceptance_rate_overall_by_task_type_and_by_action():
     assert got[("task_type", "Denial")] == pytest.approx(6 / 10)
     assert got[("action", "peer_to_peer")] == pytest.approx(10 / 12)
     assert metrics.ACCEPTANCE.labels("action", "retro_auth")._value.get() == pytest.approx(0.75)
+
+
+def test_the_reason_names_the_remark_code_that_chose_the_step():
+    f = denial("CO-50", "N290")
+    ctx = domain.context_of(f)
+    c = domain.choose(ctx, f, {}, {}, random.Random(1), explore_rate=0)
+    assert c.action == "corrected_claim"
+    assert c.reason.startswith("CARC 50 with RARC N290 (Missing/incomplete/invalid rendering "
+                               "provider primary..."), c.reason
+    plain = domain.choose(domain.context_of(denial("CO-50")), denial("CO-50"), {}, {},
+                          random.Random(1), explore_rate=0)
+    assert plain.action == "appeal_with_records" and "the usual first step" in plain.reason
