@@ -52,7 +52,7 @@ def seed_stats(rng: random.Random) -> list[tuple]:
     """Learnt outcomes at both levels for every org, payer and code in the load."""
     from services.nba import domain
 
-    rows = []
+    rows = {}
     for o in range(10):
         for payer, klass in PAYERS:
             for code in CODES:
@@ -62,8 +62,8 @@ def seed_stats(rng: random.Random) -> list[tuple]:
                     for lvl, scope in ((1, ctx.payer_scope), (2, ctx.class_scope)):
                         n = rng.randint(0, 40)
                         s = rng.randint(0, n)
-                        rows.append((f"org-{o}", lvl, scope, a, s, n - s))
-    return rows
+                        rows[(f"org-{o}", lvl, scope, a)] = (s, n - s)
+    return [(*k, *v) for k, v in rows.items()]
 
 
 async def main() -> int:
@@ -129,7 +129,7 @@ async def main() -> int:
                 return (time.perf_counter() - t) * 1000
 
             one_org = [(tid, org) for tid, org in ids if org == "org-3"]  # a page is one org's
-            pages = [one_org[i * 50:(i + 1) * 50] for i in range(40)]
+            pages = [p for i in range(40) if (p := one_org[i * 50:(i + 1) * 50])]
             with psycopg.connect(dsn, autocommit=True) as c:
                 c.execute("UPDATE task SET version = version + 1 WHERE task_id = ANY(%s)",
                           ([t for p in pages for t, _ in p],))

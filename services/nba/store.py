@@ -146,48 +146,47 @@ async def stats_for(session: AsyncSession, orgs: set[str], scopes: set[str]
     return out
 
 
-async def log_suggestions(session: AsyncSession, rows: list[dict]) -> None:
-    """Append suggestions to the log (binary COPY: the precompute writes thousands)."""
-    if not rows:
-        return
-    conn = await session.connection()
-    pg = (await conn.get_raw_connection()).driver_connection
-    sql = f"COPY suggestion ({', '.join(SUGGESTION_COLS)}) FROM STDIN (FORMAT BINARY)"
-    async with pg.cursor() as cur, cur.copy(sql) as copy:
-        copy.set_types(["uuid", "text", "uuid", "int4", "text", "text", "text", "float8", "bool",
-                        "text", "text", "timestamptz"])
-        for r in rows:
-            await copy.write_row(tuple(r[c] for c in SUGGESTION_COLS))
+# One statement for the log rows and the tasks pointing at them, from arrays: the same
+# SQL for one suggestion or two thousand (compiled once, one round trip).
+_LOG_AND_POINT = sa.text("""
+WITH ins AS (
+  INSERT INTO suggestion (suggestion_id, org_id, task_id, task_version, task_type, action,
+                          greedy_action, confidence, exploring, evidence, reason, computed_at)
+  SELECT * FROM unnest(CAST(:suggestion_id AS uuid[]), CAST(:org_id AS text[]),
+                       CAST(:task_id AS uuid[]), CAST(:task_version AS int[]),
+                       CAST(:task_type AS text[]), CAST(:action AS text[]),
+                       CAST(:greedy_action AS text[]), CAST(:confidence AS float8[]),
+                       CAST(:exploring AS bool[]), CAST(:evidence AS text[]),
+                       CAST(:reason AS text[]), CAST(:computed_at AS timestamptz[]))
+  RETURNING suggestion_id, task_id, action, task_version, computed_at)
+UPDATE task SET suggestion_id = ins.suggestion_id, suggested_action = ins.action,
+       suggested_version = ins.task_version, suggested_at = ins.computed_at,
+       seen_version = greatest(task.seen_version, ins.task_version), cached_until = :cached_until
+FROM ins WHERE task.task_id = ins.task_id
+""")
 
 
-async def mark_suggested(session: AsyncSession, rows: list[dict], cached_until: datetime) -> None:
-    """Point tasks at their new suggestions, as seen at the version they were computed for."""
-    if not rows:
-        return
-    v = sa.values(sa.column("task_id", UUID(as_uuid=True)), sa.column("sid", UUID(as_uuid=True)),
-                  sa.column("act", sa.Text), sa.column("ver", sa.Integer),
-                  sa.column("at", sa.DateTime(timezone=True)), name="v").data(
-        [(r["task_id"], r["suggestion_id"], r["action"], r["task_version"], r["computed_at"])
-         for r in rows])
-    await session.execute(
-        sa.update(task).where(task.c.task_id == v.c.task_id)
-        .values(suggestion_id=v.c.sid, suggested_action=v.c.act, suggested_version=v.c.ver,
-                suggested_at=v.c.at,
-                seen_version=sa.func.greatest(task.c.seen_version, v.c.ver),
-                cached_until=cached_until))
+async def log_suggestions(session: AsyncSession, rows: list[dict], cached_until: datetime) -> None:
+    """Append suggestions to the log and point their tasks at them (as seen at the version
+    they were computed for, cached until)."""
+    if rows:
+        params = {c: [r[c] for r in rows] for c in SUGGESTION_COLS}
+        await session.execute(_LOG_AND_POINT, {**params, "cached_until": cached_until})
+
+
+_MARK_SEEN = sa.text("""
+UPDATE task SET seen_version = greatest(task.seen_version, v.ver), cached_until = :cached_until
+FROM unnest(CAST(:ids AS uuid[]), CAST(:vers AS int[])) AS v(task_id, ver)
+WHERE task.task_id = v.task_id
+""")
 
 
 async def mark_seen(session: AsyncSession, versions: dict[uuid.UUID, int],
-                    cached_until: datetime | None = None, *, keep_cache: bool = False) -> None:
-    """Tasks looked at by the precompute at these versions (and cached until, unless kept)."""
-    if not versions:
-        return
-    v = sa.values(sa.column("task_id", UUID(as_uuid=True)), sa.column("ver", sa.Integer),
-                  name="v").data(list(versions.items()))
-    values = {"seen_version": sa.func.greatest(task.c.seen_version, v.c.ver)}
-    if not keep_cache:
-        values["cached_until"] = cached_until
-    await session.execute(sa.update(task).where(task.c.task_id == v.c.task_id).values(**values))
+                    cached_until: datetime | None = None) -> None:
+    """Tasks looked at by the precompute at these versions, and until when they are cached."""
+    if versions:
+        await session.execute(_MARK_SEEN, {"ids": list(versions), "vers": list(versions.values()),
+                                           "cached_until": cached_until})
 
 
 async def suggestions_by_id(session: AsyncSession, ids) -> dict[uuid.UUID, sa.Row]:

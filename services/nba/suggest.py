@@ -72,8 +72,7 @@ async def compute(uow: UnitOfWork, rows: list, policy: Policy, now: datetime
         out[r.task_id] = (r.org_id, public(row))
         if ch.action != r.suggested_action:
             changed.append(row)
-    await store.log_suggestions(uow.session, logged)
-    await store.mark_suggested(uow.session, logged, now + timedelta(seconds=policy.cache_ttl_s))
+    await store.log_suggestions(uow.session, logged, now + timedelta(seconds=policy.cache_ttl_s))
     for s in changed:
         await uow.emit(NbaSuggested(
             task_id=s["task_id"], suggestion_id=s["suggestion_id"], action=s["action"],
