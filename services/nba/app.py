@@ -21,6 +21,9 @@ class NbaSettings(CommonSettings):
     service_name = "nba"
     api_port: int = 8002
     health_port: int = 9104
+    # Each request or loop uses one session at a time: a small pool keeps nba's share of a
+    # shared PostgreSQL's connections small (the API and the worker each hold up to 2x this).
+    db_pool_size: int = 4
     # Share of suggestions that may be a Thompson draw instead of the best-known action.
     explore_rate: float = 0.15
     cache_ttl_s: int = 600
