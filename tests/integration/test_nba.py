@@ -36,7 +36,10 @@ async def test_a_denial_gets_a_suggestion_that_is_accepted_audited_and_learnt(st
 
         [task] = await eventually(suggested, timeout=30)
         s = task["suggestion"]
-        assert s["action"] == "appeal_with_records" and s["exploring"] in (True, False)
+        # the table's first choice for CARC 50, unless this one explores (visibly)
+        assert s["action"] == "appeal_with_records" or (
+            s["exploring"] and s["action"] in ("peer_to_peer", "collect_records")), s
+        action = s["action"]
         assert s["action_label"] and s["reason"].endswith(".") and 0 < s["confidence"] < 1
         detail = (await c.get(f"/api/v1/tasks/{task['id']}")).json()
         assert detail["suggestion"]["suggestion_id"] == s["suggestion_id"]
@@ -75,8 +78,8 @@ async def test_a_denial_gets_a_suggestion_that_is_accepted_audited_and_learnt(st
                                "FROM action_stat WHERE org_id = %s ORDER BY level", org)
 
         assert await eventually(learnt, timeout=20) == [
-            (1, "cigna|CARC 50", "appeal_with_records", 1, 0),
-            (2, "commercial|medical_necessity", "appeal_with_records", 1, 0)]
+            (1, "cigna|CARC 50", action, 1, 0),
+            (2, "commercial|medical_necessity", action, 1, 0)]
         # A finished task shows no suggestion (its cache entry is dropped).
 
         async def gone():
@@ -86,4 +89,4 @@ async def test_a_denial_gets_a_suggestion_that_is_accepted_audited_and_learnt(st
         await eventually(gone, timeout=10)
     async with httpx.AsyncClient(timeout=5) as c:
         metrics = (await c.get(f"{stack['nba-worker'].url}/metrics")).text
-    assert 'wq_nba_decisions_total{action="appeal_with_records",decision="accepted",task_type="Denial"}' in metrics
+    assert f'wq_nba_decisions_total{{action="{action}",decision="accepted",task_type="Denial"}}' in metrics
