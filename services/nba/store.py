@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common import db
 from common.db import add_common_tables
 
 metadata = sa.MetaData()
@@ -89,9 +90,10 @@ decision_stat = sa.Table(
     sa.Column("n", sa.Integer, nullable=False, server_default="0"),
 )
 
-SUGGESTION_COLS = ("suggestion_id", "org_id", "task_id", "task_version", "task_type", "action",
-                   "greedy_action", "confidence", "exploring", "evidence", "reason",
-                   "computed_at")
+SUGGESTION_TYPES = {"suggestion_id": "uuid", "org_id": "text", "task_id": "uuid",
+                    "task_version": "int", "task_type": "text", "action": "text",
+                    "greedy_action": "text", "confidence": "float8", "exploring": "bool",
+                    "evidence": "text", "reason": "text", "computed_at": "timestamptz"}
 
 
 async def add_tasks(session: AsyncSession, rows: list[dict]) -> None:
@@ -146,18 +148,12 @@ async def stats_for(session: AsyncSession, orgs: set[str], scopes: set[str]
     return out
 
 
-# One statement for the log rows and the tasks pointing at them, from arrays: the same
-# SQL for one suggestion or two thousand (compiled once, one round trip).
-_LOG_AND_POINT = sa.text("""
+# One statement for the log rows and the tasks pointing at them, from one JSON document:
+# the same SQL for one suggestion or two thousand (compiled once, one round trip).
+_LOG_AND_POINT = sa.text(f"""
 WITH ins AS (
-  INSERT INTO suggestion (suggestion_id, org_id, task_id, task_version, task_type, action,
-                          greedy_action, confidence, exploring, evidence, reason, computed_at)
-  SELECT * FROM unnest(CAST(:suggestion_id AS uuid[]), CAST(:org_id AS text[]),
-                       CAST(:task_id AS uuid[]), CAST(:task_version AS int[]),
-                       CAST(:task_type AS text[]), CAST(:action AS text[]),
-                       CAST(:greedy_action AS text[]), CAST(:confidence AS float8[]),
-                       CAST(:exploring AS bool[]), CAST(:evidence AS text[]),
-                       CAST(:reason AS text[]), CAST(:computed_at AS timestamptz[]))
+  INSERT INTO suggestion ({", ".join(SUGGESTION_TYPES)})
+  SELECT * FROM {db.recordset(SUGGESTION_TYPES)}
   RETURNING suggestion_id, task_id, action, task_version, computed_at)
 UPDATE task SET suggestion_id = ins.suggestion_id, suggested_action = ins.action,
        suggested_version = ins.task_version, suggested_at = ins.computed_at,
@@ -170,8 +166,8 @@ async def log_suggestions(session: AsyncSession, rows: list[dict], cached_until:
     """Append suggestions to the log and point their tasks at them (as seen at the version
     they were computed for, cached until)."""
     if rows:
-        params = {c: [r[c] for r in rows] for c in SUGGESTION_COLS}
-        await session.execute(_LOG_AND_POINT, {**params, "cached_until": cached_until})
+        await session.execute(_LOG_AND_POINT, {**db.recordset_rows(rows, SUGGESTION_TYPES),
+                                               "cached_until": cached_until})
 
 
 _MARK_SEEN = sa.text("""

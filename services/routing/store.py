@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import uuid
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common import db
 from common.db import add_common_tables
 
 metadata = sa.MetaData()
@@ -137,12 +137,12 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
     return set(got.scalars())
 
 
-_RECORD = sa.text("""
-WITH rows AS (
-  SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-    task_id uuid, org_id text, queue text, owner_id text, rule_id text, rule_version int,
-    reason text, candidates jsonb, task jsonb, rule_pos int, target_pos int, offered jsonb,
-    offer_expires_at timestamptz)),
+DECISION_TYPES = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
+                  "rule_id": "text", "rule_version": "int", "reason": "text", "candidates": "jsonb",
+                  "task": "jsonb", "rule_pos": "int", "target_pos": "int", "offered": "jsonb",
+                  "offer_expires_at": "timestamptz"}
+_RECORD = sa.text(f"""
+WITH rows AS (SELECT * FROM {db.recordset(DECISION_TYPES, "r")}),
 d AS (
   INSERT INTO routing_decision (task_id, org_id, queue, owner_id, rule_id, rule_version, reason,
                                 candidates)
@@ -158,7 +158,7 @@ async def record(session: AsyncSession, decisions: list[dict]) -> None:
     """Keep decisions and start following each task's owner and offer: one statement and
     one JSON document for the whole batch, whatever its size."""
     if decisions:
-        await session.execute(_RECORD, {"rows": orjson.dumps(decisions).decode()})
+        await session.execute(_RECORD, db.recordset_rows(decisions, DECISION_TYPES))
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common import db
 from common.db import add_common_tables
 
 metadata = sa.MetaData()
@@ -98,30 +98,23 @@ async def clocks(session: AsyncSession, task_ids: list[uuid.UUID], *, lock: bool
     return {r.task_id: r for r in (await session.execute(q)).all()}
 
 
-# Column → PostgreSQL type, for statements that take one array per column (unnest): one
-# short statement for a thousand rows, instead of a thousand rows of VALUES text to parse.
+# Column → PostgreSQL type, for statements that take a batch as one JSON document
+# (common.db.recordset): one short statement for a thousand rows.
 CLOCK_STATE = {"due_at": "timestamptz", "active": "boolean", "status": "text",
                "business_status": "text", "owner_id": "text", "paused_at": "timestamptz",
                "level": "smallint", "warned": "boolean", "next_stage": "smallint",
                "next_at": "timestamptz", "policy_id": "text", "policy_version": "integer"}
 
 
-def _arrays(rows: list[dict], types: dict[str, str]) -> tuple[str, dict]:
-    """``jsonb_to_recordset(:rows) AS v(a t, ...)`` and its one parameter: the whole batch
-    as one JSON document, which PostgreSQL parses far faster than psycopg builds arrays."""
-    cols = ", ".join(f"{c} {t}" for c, t in types.items())
-    doc = orjson.dumps([{c: r[c] for c in types} for r in rows]).decode()
-    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({cols})", {"rows": doc}
-
-
 async def save_clocks(session: AsyncSession, rows: list[dict]) -> None:
     """Write back changed clocks ({task_id, and every CLOCK_STATE column}) in one statement."""
     if not rows:
         return
-    source, params = _arrays(rows, {"task_id": "uuid", **CLOCK_STATE})
+    types = {"task_id": "uuid", **CLOCK_STATE}
     sets = ", ".join(f"{c} = v.{c}" for c in CLOCK_STATE)
     await session.execute(sa.text(
-        f"UPDATE task_clock AS t SET {sets} FROM {source} WHERE t.task_id = v.task_id"), params)
+        f"UPDATE task_clock AS t SET {sets} FROM {db.recordset(types)} WHERE t.task_id = v.task_id"),
+        db.recordset_rows(rows, types))
 
 
 LADDER_STATE = {"task_id": "uuid", "level": "smallint", "warned": "boolean", "next_stage": "smallint",
@@ -131,10 +124,10 @@ LADDER_STATE = {"task_id": "uuid", "level": "smallint", "warned": "boolean", "ne
 async def advance_clocks(session: AsyncSession, rows: list[dict]) -> None:
     """Move clocks up their ladder ({task_id, level, warned, next_stage, next_at}), one statement."""
     if rows:
-        source, params = _arrays(rows, LADDER_STATE)
         sets = ", ".join(f"{c} = v.{c}" for c in LADDER_STATE if c != "task_id")
         await session.execute(sa.text(
-            f"UPDATE task_clock AS t SET {sets} FROM {source} WHERE t.task_id = v.task_id"), params)
+            f"UPDATE task_clock AS t SET {sets} FROM {db.recordset(LADDER_STATE)} "
+            "WHERE t.task_id = v.task_id"), db.recordset_rows(rows, LADDER_STATE))
 
 
 async def due_clocks(session: AsyncSession, now: datetime, limit: int) -> list:
@@ -156,13 +149,12 @@ async def record_escalations(session: AsyncSession, rows: list[dict]) -> set[uui
     """Insert ladder rows; return the ids that are new (a rung already fired is skipped)."""
     if not rows:
         return set()
-    source, params = _arrays(rows, ESCALATION_TYPES)
     cols = ", ".join(ESCALATION_TYPES)
     values = ", ".join("ARRAY(SELECT jsonb_array_elements_text(v.recipients))"
                        if c == "recipients" else f"v.{c}" for c in ESCALATION_TYPES)
     got = await session.execute(sa.text(
-        f"INSERT INTO escalation ({cols}) SELECT {values} FROM {source} "
-        "ON CONFLICT DO NOTHING RETURNING id"), params)
+        f"INSERT INTO escalation ({cols}) SELECT {values} FROM {db.recordset(ESCALATION_TYPES)} "
+        "ON CONFLICT DO NOTHING RETURNING id"), db.recordset_rows(rows, ESCALATION_TYPES))
     return set(got.scalars())
 
 
