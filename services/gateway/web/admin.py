@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from pydantic import ValidationError
 
 from services.gateway import api, domain, store
-from services.gateway.web.pages import problems, refused
+from services.gateway.web.pages import TASK_TYPES, problems, refused
 from services.gateway.web.session import ManagerPage, PageError, render
 
 router = APIRouter(prefix="/admin")
@@ -184,5 +184,5 @@ async def audit(request: Request, user: ManagerPage, s: Session):
                            "format": "csv", "limit": 10000})
     return render(request, "admin/audit.html", title="Audit trail", rows=rows, q=q, error=error,
                   names=names, people=await store.users_of(s, user.org_id),
-                  task_types=sorted({t for ts in domain.ROLE_TASK_TYPES.values() for t in ts}),
+                  task_types=sorted(TASK_TYPES),
                   csv_url=f"/api/v1/audit?{csv_query}")

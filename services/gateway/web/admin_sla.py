@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from common.sla_policy import DEFAULT_DEADLINE_HOURS, MaintenanceWindow, SlaPolicy, SlaPolicyError
 from services.gateway import api, domain, sla_api
+from services.gateway.web.pages import TASK_TYPES
 from services.gateway.web.session import ManagerPage, PageError, render
 
 router = APIRouter(prefix="/admin/sla")
@@ -73,11 +74,7 @@ async def sla_home(request: Request, user: ManagerPage, s: Session):
 def _form(request: Request, doc: sla_api.SlaOut, policy: dict, new: bool, status_code=200, error=None):
     return render(request, "admin/sla_form.html", status_code=status_code, title="Edit SLA policy",
                   doc=doc, p=policy, new=new, error=error, timezones=TIMEZONES,
-                  priorities=domain.PRIORITIES, task_types=_task_types())
-
-
-def _task_types() -> list[str]:
-    return sorted({t for ts in domain.ROLE_TASK_TYPES.values() for t in ts})
+                  priorities=domain.PRIORITIES, task_types=sorted(TASK_TYPES))
 
 
 def _as_form(p: SlaPolicy) -> dict:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from common import nba_actions
 from services.gateway import actions, api, auth, domain, store, suggestions
 from services.gateway.web.session import PageError, PageUser, is_htmx, render
 
@@ -334,13 +335,10 @@ def _last_decision(history) -> dict | None:
     """The latest decision on a suggestion, in words, for the task page's panel."""
     for h in reversed(history):
         if h.action == "suggestion_decided":
-            return {**h.detail, "label": ACTION_LABELS.get(h.detail.get("action") or "", ""),
-                    "suggested_label": ACTION_LABELS.get(h.detail.get("suggested_action"), ""),
+            return {**h.detail, "label": nba_actions.label(h.detail.get("action") or ""),
+                    "suggested_label": nba_actions.label(h.detail.get("suggested_action") or ""),
                     "at": h.at, "actor": h.actor}
     return None
-
-
-ACTION_LABELS = {a.code: a.label for a in suggestions.action_catalogue()}
 
 
 @router.post("/tasks/{task_id}/suggestion")
@@ -348,11 +346,12 @@ async def decide_suggestion(task_id: uuid.UUID, request: Request, user: PageUser
                             suggestion_id: Text, decision: Text, action: Text = "", note: Text = "",
                             where: Text = "task"):
     """Accept, modify or dismiss nba's suggestion, from the task page or a queue/board chip."""
-    def answer(level: str, message: str, status_code: int = 200, decided: dict | None = None):
-        if where == "chip":
+    async def answer(level: str, message: str, status_code: int = 200):
+        if where == "chip":  # a queue row or board card: the chip becomes what happened
             return render(request, "partials/suggestion_done.html", status_code=status_code,
-                          level=level, message=message, decided=decided)
-        return None
+                          level=level, message=message)
+        return await task_page(request, s, user, task_id, status_code=status_code,
+                               flash=(level, message))
 
     try:
         body = suggestions.DecisionIn(suggestion_id=suggestion_id, decision=decision,
@@ -364,14 +363,12 @@ async def decide_suggestion(task_id: uuid.UUID, request: Request, user: PageUser
             raise PageError(404, "This task does not exist, or it is not one of your org's.") from None
         why = problems(exc) if isinstance(exc, ValidationError) else refused(exc)
         status = 422 if isinstance(exc, ValidationError) else exc.status_code
-        return answer("error", f"Not done: {why}", status) or await task_page(
-            request, s, user, task_id, status_code=status, flash=("error", f"Not done: {why}"))
-    label = ACTION_LABELS.get(out.action or "", out.action or "")
-    message = {"accepted": f"Accepted: {label}.",
-               "modified": f"Noted: {label} instead of {ACTION_LABELS.get(out.suggested_action)}.",
-               "dismissed": "Suggestion dismissed."}[out.decision]
-    return answer("ok", message, decided=out.model_dump()) or await task_page(
-        request, s, user, task_id, flash=("ok", message))
+        return await answer("error", f"Not done: {why}", status)
+    label = nba_actions.label(out.action or "")
+    return await answer("ok", {
+        "accepted": f"Accepted: {label}.",
+        "modified": f"Noted: {label} instead of {nba_actions.label(out.suggested_action)}.",
+        "dismissed": "Suggestion dismissed."}[out.decision])
 
 
 @router.post("/tasks/{task_id}/status")
