@@ -29,15 +29,21 @@ async def _owner(session, org_id: str, user_id: str | None) -> str | None:
     return row.id if row is not None and row.active else None
 
 
+async def _stored_task(session, org_id: str, task_id):
+    """The task, locked; Transient if we have not stored it yet (the monitor saw its
+    TaskCreated first, on another topic): the event is retried shortly."""
+    row = await store.get_task(session, org_id, task_id, for_update=True)
+    if row is None:
+        raise Transient(f"task {task_id} of org {org_id} is not in the task store yet")
+    return row
+
+
 async def task_escalated(batch: list[Envelope[TaskEscalated]], uow: UnitOfWork) -> None:
     """Record each escalation on its task and hand the task to whom the monitor named."""
     s = uow.session
     for e in batch:
         p = e.payload
-        row = await store.get_task(s, e.org_id, p.task_id, for_update=True)
-        if row is None:
-            # The monitor saw TaskCreated before we stored it (another topic): retry shortly.
-            raise Transient(f"task {p.task_id} of org {e.org_id} is not in the task store yet")
+        row = await _stored_task(s, e.org_id, p.task_id)
         detail = {"level": p.level, "reason": p.reason, "due_at": p.due_at.isoformat(),
                   "breached_at": p.breached_at.isoformat(), "role": p.escalated_to_role,
                   "escalated_to_user_id": p.escalated_to_user_id, "previous_owner_id": row.owner_id,
@@ -100,9 +106,7 @@ async def sla_deadline_changed(batch: list[Envelope[SlaDeadlineChanged]], uow: U
     s = uow.session
     for e in batch:
         p = e.payload
-        row = await store.get_task(s, e.org_id, p.task_id, for_update=True)
-        if row is None:
-            raise Transient(f"task {p.task_id} of org {e.org_id} is not in the task store yet")
+        row = await _stored_task(s, e.org_id, p.task_id)
         await s.execute(sa.update(store.task).where(store.task.c.id == p.task_id)
                         .values(due_at=p.due_at, sla_paused_at=p.paused_at))
         await store.add_history(s, [{
