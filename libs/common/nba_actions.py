@@ -1,7 +1,12 @@
 """The next-best-action catalogue: every action nba may suggest and a person may pick
 instead ("modify"). A shared contract, like the routing rules: nba suggests from it, the
-gateway validates decisions against it and shows the labels."""
+gateway validates decisions against it and shows the labels. ``Suggestion`` is what nba's
+internal API answers for a task and what the gateway shows on it."""
 from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
 
 # code → label shown to staff. Codes are stable (they key learnt statistics); labels may change.
 ACTIONS: dict[str, str] = {
@@ -43,3 +48,14 @@ def label(code: str) -> str:
 def catalogue() -> list[dict[str, str]]:
     """Every action as {code, label}, for a 'modify' picker."""
     return [{"code": c, "label": lbl} for c, lbl in ACTIONS.items()]
+
+
+class Suggestion(BaseModel):
+    """nba's next step for a task (the contract the web UI shows inline)."""
+    suggestion_id: uuid.UUID
+    action: str = Field(description="an action code of the catalogue")
+    action_label: str
+    reason: str
+    confidence: float = Field(ge=0, le=1, description="posterior mean of the action's success rate")
+    exploring: bool = Field(description="tried to learn, not the best-known action")
+    computed_at: str

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common import logs
 from common.events.generated import SuggestionDecided
-from common.nba_actions import ACTIONS, catalogue
+from common.nba_actions import ACTIONS, Suggestion, catalogue
 from common.uow import UnitOfWork
 from services.gateway import store
 from services.gateway.auth import User
@@ -20,15 +20,7 @@ from services.gateway.auth import User
 log = logs.get(__name__)
 
 
-class SuggestionOut(BaseModel):
-    """nba's next step for a task (the contract the web UI shows inline)."""
-    suggestion_id: uuid.UUID
-    action: str = Field(description="an action code of the catalogue")
-    action_label: str
-    reason: str
-    confidence: float = Field(ge=0, le=1, description="posterior mean of the action's success rate")
-    exploring: bool = Field(description="tried to learn, not the best-known action")
-    computed_at: str
+SuggestionOut = Suggestion  # nba's answer, shown on the task as is
 
 
 class DecisionIn(BaseModel):

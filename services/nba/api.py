@@ -8,18 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from common.nba_actions import catalogue
+from common.nba_actions import Suggestion, catalogue
 from services.nba import store, suggest
-
-
-class Suggestion(BaseModel):
-    suggestion_id: uuid.UUID
-    action: str
-    action_label: str
-    reason: str
-    confidence: float
-    exploring: bool
-    computed_at: str
 
 
 class Suggestions(BaseModel):
