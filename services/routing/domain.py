@@ -63,41 +63,103 @@ def _tags(task: TaskCreated) -> set[str]:
 
 
 class StaffIndex:
-    """An org's staff indexed by id, role, skill and team, built once per poll, so a
-    decision looks at the people a target names instead of scanning everyone."""
+    """An org's staff as sets of ids by role, skill and team, plus who is unavailable (away
+    or full) and each person's load key. A decision is then set operations and a heap over
+    the best-matching group (in C), never a Python loop over everyone; the index lives
+    across polls and changes only through ``set_load`` (see handlers)."""
 
     def __init__(self, staff: list[Staff]) -> None:
         self.staff = staff
         self.by_id = {p.user_id: p for p in staff}
-        self.by_role: dict[str, list[Staff]] = {}
+        self.all_ids = frozenset(self.by_id)
+        self.by_role: dict[str, set[str]] = {}
         self.by_skill: dict[str, set[str]] = {}
-        self.by_team: dict[str, list[Staff]] = {}
+        self.by_team: dict[str, set[str]] = {}
         for p in staff:
             for r in p.roles:
-                self.by_role.setdefault(r, []).append(p)
+                self.by_role.setdefault(r, set()).add(p.user_id)
             for k in p.skills:
                 self.by_skill.setdefault(k, set()).add(p.user_id)
             for t in p.teams:
-                self.by_team.setdefault(t, []).append(p)
+                self.by_team.setdefault(t, set()).add(p.user_id)
+        self.unavailable = {p.user_id for p in staff if p.away or p.active_tasks >= p.capacity}
+        # (active tasks, last assigned, id) per person: the order among equal skill matches
+        self.load = {p.user_id: (p.active_tasks, p.last_assigned, p.user_id) for p in staff}
+        self._pools: dict[tuple, frozenset[str]] = {}  # a target's people
+        self._groups: dict[tuple, list[tuple[int, frozenset[str]]]] = {}  # by skill match
 
-    def matching(self, target: dict, task: TaskCreated) -> list[Staff]:
-        if "user" in target or "user_from" in target:
-            uid = target.get("user") or task.details.get(target["user_from"])
-            pool = [self.by_id[uid]] if uid in self.by_id else []
-        elif "role" in target:
-            pool = self.by_role.get(target["role"], [])
-        elif "team" in target:
-            pool = self.by_team.get(target["team"], [])
-        elif target.get("skills"):
-            sets = sorted((self.by_skill.get(k, set()) for k in target["skills"]), key=len)
-            ids = set.intersection(*sets) if sets else set()
-            return [self.by_id[i] for i in ids]
+    def set_load(self, user_id: str, active_tasks: int, last_assigned: float | None = None
+                 ) -> None:
+        """A person's active task count (and when they were last given one) changed."""
+        p = self.by_id.get(user_id)
+        if p is None:
+            return
+        p.active_tasks = active_tasks
+        if last_assigned is not None:
+            p.last_assigned = last_assigned
+        self.load[user_id] = (p.active_tasks, p.last_assigned, user_id)
+        if p.away or p.active_tasks >= p.capacity:
+            self.unavailable.add(user_id)
         else:
-            pool = self.staff
-        need = set(target.get("skills", ()))
-        return [p for p in pool if need <= p.skills
-                and ("role" not in target or target["role"] in p.roles)
-                and ("team" not in target or target["team"] in p.teams)]
+            self.unavailable.discard(user_id)
+
+    def matching(self, target: dict, task: TaskCreated) -> frozenset[str]:
+        """Ids of the people a target names: every condition it sets (a person, a role, a
+        team, each required skill) holds."""
+        uid = target.get("user") or (task.details.get(target["user_from"])
+                                     if "user_from" in target else None)
+        key = (uid, target.get("role"), target.get("team"), tuple(target.get("skills", ())))
+        got = self._pools.get(key)
+        if got is None:
+            sets: list[set[str] | frozenset[str]] = []
+            if "user" in target or "user_from" in target:
+                sets.append({uid} if uid in self.by_id else set())
+            if "role" in target:
+                sets.append(self.by_role.get(target["role"], set()))
+            if "team" in target:
+                sets.append(self.by_team.get(target["team"], set()))
+            sets += [self.by_skill.get(k, set()) for k in target.get("skills", ())]
+            sets.sort(key=len)
+            got = frozenset(sets[0].intersection(*sets[1:]) if sets else self.all_ids)
+            self._pools[key] = got
+        return got
+
+    def ranked(self, pool: frozenset[str], tags: set[str], free: set[str] | frozenset[str],
+               n: int = 5) -> list[tuple[str, int]]:
+        """The n best of ``free`` (a subset of ``pool``) with their skill match: most of the
+        task's tags first, then fewest active tasks, least recently assigned, id."""
+        out: list[tuple[str, int]] = []
+        for score, group in self._by_match(pool, tags):
+            if len(free) < len(pool):
+                group = group & free
+            if group:
+                k, key = n - len(out), self.load.__getitem__
+                top = sorted(group, key=key)[:k] if len(group) <= 64 else \
+                    heapq.nsmallest(k, group, key=key)
+                out += [(u, score) for u in top]
+                if len(out) >= n:
+                    break
+        return out
+
+    def _by_match(self, pool: frozenset[str], tags: set[str]) -> list[tuple[int, frozenset]]:
+        """``pool`` split by how many of the task's tags each person has, best first. It
+        depends on skills only, so it is kept per (pool, tags) for the index's life."""
+        relevant = frozenset(t for t in tags if t in self.by_skill)
+        key = (pool, relevant)
+        groups = self._groups.get(key)
+        if groups is None:
+            at_least: list[frozenset[str]] = [pool]  # at_least[j]: who has j or more tags
+            for t in relevant:
+                at_least.append(frozenset())
+                for j in range(len(at_least) - 1, 0, -1):
+                    at_least[j] = at_least[j] | (at_least[j - 1] & self.by_skill[t])
+            groups = [(j, at_least[j] - (at_least[j + 1] if j + 1 < len(at_least) else set()))
+                      for j in range(len(at_least) - 1, -1, -1)]
+            groups = [(j, g) for j, g in groups if g]
+            if len(self._groups) > 10_000:  # many distinct tag sets: start again
+                self._groups.clear()
+            self._groups[key] = groups
+        return groups
 
 
 def decide(task: TaskCreated, rules: list[dict], staff: list[Staff] | StaffIndex, *,
@@ -121,21 +183,22 @@ def decide(task: TaskCreated, rules: list[dict], staff: list[Staff] | StaffIndex
                 return Decision(target["queue"], None, rule["id"],
                                 f"rule '{rule['id']}' ({rule.get('name', '')}): queue {target['queue']}",
                                 position=(ri, ti))
-            matching = [s for s in index.matching(target, task) if s.user_id not in exclude]
-            free = [s for s in matching if not s.away and s.active_tasks < s.capacity]
+            matching = index.matching(target, task)
+            if exclude:
+                matching = matching - exclude
+            busy = len(matching & index.unavailable)
+            free = matching - index.unavailable if busy else matching
             if not free:
                 continue
-            ranked = heapq.nsmallest(5, free, key=lambda s: (-len(s.skills & tags), s.active_tasks,
-                                                             s.last_assigned, s.user_id))
-            best = ranked[0]
-            busy = len(matching) - len(free)
+            ranked = index.ranked(matching, tags, free)
+            best = index.by_id[ranked[0][0]]
             return Decision(
                 target.get("queue", DEFAULT_QUEUE), best.user_id, rule["id"],
                 f"rule '{rule['id']}' ({rule.get('name', '')}): {len(free)} available"
                 f"{f', {busy} away or full' if busy else ''}; best skill match with the "
                 f"fewest active tasks ({best.active_tasks})",
-                [{"user_id": s.user_id, "score": len(s.skills & tags),
-                  "active_tasks": s.active_tasks, "note": None} for s in ranked[:5]],
+                [{"user_id": u, "score": score, "active_tasks": index.by_id[u].active_tasks,
+                  "note": None} for u, score in ranked],
                 position=(ri, ti), timeout_s=target.get("timeout_s"))
     return Decision(DEFAULT_QUEUE, None, None,
                     f"no routing rule found anyone available for a {task.task_type} task: "

@@ -20,6 +20,9 @@ from common.routing_rules import DEFAULT_RULES, check_rules
 from common.uow import UnitOfWork
 from services.routing import domain, store
 
+# Each org's staff index, kept between polls while the org's staff stamp is unchanged
+# (only the loads are read again each poll): org → (stamp, index).
+_indexes: dict[str, tuple[object, domain.StaffIndex]] = {}
 TERMINAL = {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
 NOT_YET_ACCEPTED = {"draft", "requested", "received"}
 log = logs.get(__name__)
@@ -40,12 +43,10 @@ async def _choose(session, task: TaskCreated, rules: list, staff: domain.StaffIn
         if d.owner_id is None:
             return d
         count = await store.reserve(session, d.owner_id)
-        chosen = staff.by_id[d.owner_id]
         if count is not None:
-            chosen.active_tasks = count
-            chosen.last_assigned = datetime.now(UTC).timestamp()
+            staff.set_load(d.owner_id, count, datetime.now(UTC).timestamp())
             return d
-        chosen.active_tasks = chosen.capacity
+        staff.set_load(d.owner_id, staff.by_id[d.owner_id].capacity)
 
 
 def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> dict:
@@ -58,11 +59,27 @@ def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> dict:
 
 
 async def _context(session, orgs: set[str]):
+    """These orgs' rule sets and staff indexes, with everyone's load as of now. An index
+    is rebuilt only when its org's staff changed (a new stamp) since it was built."""
     rule_sets = await store.rules_of(session, orgs)
-    people: dict[str, list[domain.Staff]] = {o: [] for o in orgs}
-    for row in await store.staff_of(session, orgs):
-        people[row.org_id].append(_staff(row))
-    return rule_sets, {o: domain.StaffIndex(p) for o, p in people.items()}
+    stamps = await store.stamps(session, orgs)
+    stale = {o for o in orgs if o not in _indexes or _indexes[o][0] != stamps.get(o)}
+    if stale:
+        people: dict[str, list[domain.Staff]] = {o: [] for o in stale}
+        for row in await store.staff_of(session, stale):
+            people[row.org_id].append(_staff(row))
+        for o, p in people.items():
+            _indexes[o] = (stamps.get(o), domain.StaffIndex(p))
+    indexes = {o: _indexes[o][1] for o in orgs}
+    if len(orgs) - len(stale):  # the loads may have moved since the last poll
+        kept = [indexes[o] for o in orgs - stale]
+        for uid, active, last in await store.loads(session, orgs - stale):
+            for index in kept:
+                if uid in index.by_id:
+                    if index.load[uid][:2] != (active, last):
+                        index.set_load(uid, active, last)
+                    break
+    return rule_sets, indexes
 
 
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
@@ -85,9 +102,8 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
         version, rules = rule_sets.get(e.org_id, (0, DEFAULT_RULES))
         d = domain.decide(e.payload, rules, indexes[e.org_id])
         if d.owner_id:
-            chosen = indexes[e.org_id].by_id[d.owner_id]
-            chosen.active_tasks += 1
-            chosen.last_assigned = now
+            index = indexes[e.org_id]
+            index.set_load(d.owner_id, index.by_id[d.owner_id].active_tasks + 1, now)
             wanted[d.owner_id] += 1
         todo.append((e, version, rules, d))
     reserved = await store.reserve_many(s, wanted)
@@ -98,7 +114,7 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
         for index in indexes.values():
             for u in short:
                 if u in index.by_id:
-                    index.by_id[u].active_tasks = truth.get(u, index.by_id[u].capacity)
+                    index.set_load(u, truth.get(u, index.by_id[u].capacity))
     decided: list[dict] = []
     for e, version, rules, d in todo:
         task = e.payload
@@ -139,8 +155,9 @@ async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
     task = TaskCreated.model_validate(row.task)
     version, rules = rule_sets.get(row.org_id, (0, DEFAULT_RULES))
     await store.adjust(uow.session, row.owner_id, -1)
-    if row.owner_id in indexes[row.org_id].by_id:
-        indexes[row.org_id].by_id[row.owner_id].active_tasks -= 1
+    index = indexes[row.org_id]
+    if row.owner_id in index.by_id:
+        index.set_load(row.owner_id, index.by_id[row.owner_id].active_tasks - 1)
     d = await _choose(uow.session, task, rules, indexes[row.org_id],
                       after=(row.rule_pos, row.target_pos), exclude=frozenset(row.offered))
     offered = [*row.offered, *([d.owner_id] if d.owner_id else [])]

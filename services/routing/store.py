@@ -39,6 +39,14 @@ staff = sa.Table(
     sa.Column("active_tasks", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_assigned_at", sa.DateTime(timezone=True)),
 )
+# Changes (a new random value) whenever the org's staff directory does: a worker keeps its
+# staff index while the stamp it was built at is current.
+staff_stamp = sa.Table(
+    "staff_stamp", metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("stamp", UUID(as_uuid=True), nullable=False,
+              server_default=sa.text("gen_random_uuid()")),
+)
 rule_set = sa.Table(
     "rule_set", metadata,
     sa.Column("org_id", sa.Text, primary_key=True),
@@ -62,24 +70,50 @@ routed_task = sa.Table(
 
 
 async def upsert_staff(session: AsyncSession, rows: list[dict]) -> None:
-    """Take staff changes from the directory; their workload stays as counted."""
+    """Take staff changes from the directory (their workload stays as counted) and give
+    their orgs a new stamp."""
     if rows:
         stmt = pg_insert(staff)
         await session.execute(stmt.on_conflict_do_update(
             index_elements=[staff.c.user_id],
             set_={c: stmt.excluded[c] for c in ("org_id", "roles", "skills", "capacity",
                                                "away", "active")}), rows)
+        stamp = pg_insert(staff_stamp).values([{"org_id": o} for o in {r["org_id"] for r in rows}])
+        await session.execute(stamp.on_conflict_do_update(
+            index_elements=[staff_stamp.c.org_id], set_={"stamp": sa.func.gen_random_uuid()}))
+
+
+async def stamps(session: AsyncSession, org_ids: set[str]) -> dict[str, uuid.UUID]:
+    """Each org's staff stamp (orgs without staff are absent)."""
+    got = await session.execute(sa.select(staff_stamp.c.org_id, staff_stamp.c.stamp)
+                                .where(staff_stamp.c.org_id == sa.any_(_texts(org_ids))))
+    return {org: stamp for org, stamp in got}
+
+
+_LOADS = sa.text("""SELECT user_id, active_tasks,
+                           coalesce(extract(epoch FROM last_assigned_at), 0)::float8
+                    FROM staff WHERE org_id = ANY(:orgs) AND active""")
+
+
+async def loads(session: AsyncSession, org_ids: set[str]) -> list[tuple[str, int, float]]:
+    """(user, active tasks, last assigned as epoch seconds) of these orgs' active staff."""
+    return [tuple(r) for r in await session.execute(_LOADS, {"orgs": list(org_ids)})]
+
+
+def _texts(values) -> sa.BindParameter:
+    return sa.bindparam(None, list(values), type_=ARRAY(sa.Text))
 
 
 async def staff_of(session: AsyncSession, org_ids: set[str]) -> list:
     """Active staff of these orgs, with their workload."""
     return (await session.execute(sa.select(staff).where(
-        staff.c.org_id.in_(org_ids), staff.c.active))).all()
+        staff.c.org_id == sa.any_(_texts(org_ids)), staff.c.active))).all()
 
 
 async def rules_of(session: AsyncSession, org_ids: set[str]) -> dict[str, tuple[int, list]]:
     """Each org's current rule set (version, rules); orgs without one are absent."""
-    got = await session.execute(sa.select(rule_set).where(rule_set.c.org_id.in_(org_ids)))
+    got = await session.execute(sa.select(rule_set).where(
+        rule_set.c.org_id == sa.any_(_texts(org_ids))))
     return {r.org_id: (r.version, r.rules) for r in got}
 
 
@@ -133,8 +167,11 @@ async def adjust(session: AsyncSession, user_id: str | None, delta: int) -> None
 
 async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these tasks have a decision already."""
-    got = await session.execute(sa.select(decision.c.task_id).where(decision.c.task_id.in_(task_ids)))
+    got = await session.execute(_ROUTED, {"ids": task_ids})
     return set(got.scalars())
+
+
+_ROUTED = sa.text("SELECT task_id FROM routing_decision WHERE task_id = ANY(:ids)")
 
 
 DECISION_TYPES = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
