@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -104,6 +105,10 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
                                                log_config=None, access_log=False))
         tasks.append(asyncio.create_task(server.serve(), name="health"))
 
+    # Everything loaded so far (modules, schemas, the engine) lives as long as the process:
+    # move it out of the collector's sight, so that a full collection scans only what
+    # events allocate (without this, one poll in three paid ~80 ms for scanning it all).
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
