@@ -2,10 +2,12 @@
 two tables every service has (the outbox and the processed-event ledger)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
+from psycopg.types.json import set_json_dumps
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB, UUID
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -44,6 +46,22 @@ def _json_dumps(value) -> str:
     # orjson: JSONB columns (outbox headers, decisions, explanations) are written on every
     # event; the stdlib encoder was a measurable share of a consumer's CPU.
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+async def copy_rows(session, table: str, types: dict[str, str], rows: Iterable[Sequence]) -> None:
+    """Append rows to a table with one binary COPY, in this session's transaction: the
+    fastest way into PostgreSQL (no SQL per row, no text escaping). ``types`` maps each
+    column to its PostgreSQL type, in the rows' order; jsonb values are Python objects.
+    COPY has no ON CONFLICT: for rows that cannot already exist."""
+    conn = await session.connection()
+    pg = (await conn.get_raw_connection()).driver_connection
+    async with pg.cursor() as cur:
+        set_json_dumps(_json_dumps, context=cur)
+        sql = f"COPY {table} ({', '.join(types)}) FROM STDIN (FORMAT BINARY)"
+        async with cur.copy(sql) as copy:
+            copy.set_types(list(types.values()))
+            for r in rows:
+                await copy.write_row(r)
 
 
 def recordset(types: dict[str, str], alias: str = "v") -> str:

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import events
+from common import db, events
 from common.events import Envelope
 
 NOTIFY_CHANNEL = "wq_outbox"
+OUTBOX_TYPES = {"topic": "text", "key": "bytea", "value": "bytea", "headers": "jsonb"}
 
 
 class UnitOfWork:
@@ -23,7 +24,7 @@ class UnitOfWork:
         self.session = session
         self.producer = producer
         self._outbox = outbox
-        self._pending: list[dict] = []
+        self._pending: list[tuple] = []
         self.wrote = False
         self.emitted: list[Envelope] = []
 
@@ -45,8 +46,7 @@ class UnitOfWork:
     async def write_raw(self, topic: str, key: bytes | None, value: bytes,
                         headers: list[tuple[str, bytes]]) -> None:
         """Queue raw bytes for a topic (the dead-letter path uses this)."""
-        self._pending.append({"topic": topic, "key": key, "value": value,
-                              "headers": [[k, v.decode("latin-1")] for k, v in headers]})
+        self._pending.append((topic, key, value, [[k, v.decode("latin-1")] for k, v in headers]))
 
     def discard(self) -> None:
         """Forget rows queued since the last flush (their savepoint was rolled back)."""
@@ -57,13 +57,7 @@ class UnitOfWork:
         events cost about what one INSERT does."""
         if self._pending:
             rows, self._pending = self._pending, []
-            conn = await self.session.connection()
-            pg = (await conn.get_raw_connection()).driver_connection
-            sql = f"COPY {self._outbox.name} (topic, key, value, headers) FROM STDIN (FORMAT BINARY)"
-            async with pg.cursor() as cur, cur.copy(sql) as copy:
-                copy.set_types(["text", "bytea", "bytea", "jsonb"])
-                for r in rows:
-                    await copy.write_row((r["topic"], r["key"], r["value"], r["headers"]))
+            await db.copy_rows(self.session, self._outbox.name, OUTBOX_TYPES, rows)
             self.wrote = True
 
     async def finish(self) -> None:

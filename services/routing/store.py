@@ -174,28 +174,21 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
 _ROUTED = sa.text("SELECT task_id FROM routing_decision WHERE task_id = ANY(:ids)")
 
 
-DECISION_TYPES = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
-                  "rule_id": "text", "rule_version": "int", "reason": "text", "candidates": "jsonb",
-                  "task": "jsonb", "rule_pos": "int", "target_pos": "int", "offered": "jsonb",
-                  "offer_expires_at": "timestamptz"}
-_RECORD = sa.text(f"""
-WITH rows AS (SELECT * FROM {db.recordset(DECISION_TYPES, "r")}),
-d AS (
-  INSERT INTO routing_decision (task_id, org_id, queue, owner_id, rule_id, rule_version, reason,
-                                candidates)
-  SELECT task_id, org_id, queue, owner_id, rule_id, rule_version, reason, candidates FROM rows
-  ON CONFLICT DO NOTHING)
-INSERT INTO routed_task (task_id, org_id, owner_id, task, rule_pos, target_pos, offered,
-                         offer_expires_at)
-SELECT task_id, org_id, owner_id, task, rule_pos, target_pos, offered, offer_expires_at FROM rows
-ON CONFLICT DO NOTHING""")
+DECISION = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
+            "rule_id": "text", "rule_version": "int4", "reason": "text", "candidates": "jsonb"}
+FOLLOW = {"task_id": "uuid", "org_id": "text", "owner_id": "text", "task": "jsonb",
+          "rule_pos": "int4", "target_pos": "int4", "offered": "jsonb",
+          "offer_expires_at": "timestamptz"}
 
 
 async def record(session: AsyncSession, decisions: list[dict]) -> None:
-    """Keep decisions and start following each task's owner and offer: one statement and
-    one JSON document for the whole batch, whatever its size."""
+    """Keep decisions and start following each task's owner and offer: a binary COPY into
+    each table (these tasks have no decision yet: ``already_routed`` said so, and a task's
+    events are consumed in order by one worker)."""
     if decisions:
-        await session.execute(_RECORD, db.recordset_rows(decisions, DECISION_TYPES))
+        for table, types in (("routing_decision", DECISION), ("routed_task", FOLLOW)):
+            await db.copy_rows(session, table, types,
+                               ([d.get(c) for c in types] for d in decisions))
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):
