@@ -13,6 +13,7 @@ import asyncio
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,10 @@ class _Retry(Exception):
 
 
 def _header(msg: ConsumerRecord, name: str) -> str | None:
-    for k, v in msg.headers or ():
+    headers = msg.headers
+    if headers and headers[0][0] == name:  # event_type comes first, as envelopes write it
+        return headers[0][1].decode("utf-8", "replace")
+    for k, v in headers or ():
         if k == name:
             return v.decode("utf-8", "replace")
     return None
@@ -197,6 +201,7 @@ class Consumer:
         async with self.sessions() as session, session.begin():
             uow = UnitOfWork(session, producer=self.service, outbox=self.outbox)
             todo: list[tuple[int, ConsumerRecord, Envelope, Handler]] = []
+            ignored: Counter[tuple[str, str]] = Counter()  # counted once per poll
             for i, msg in enumerate(msgs):
                 if i in give_up:
                     await self._dead_letter(uow, msg, "transient",
@@ -206,7 +211,7 @@ class Consumer:
                 declared = _header(msg, "event_type")
                 if declared is not None and declared not in self._names[msg.topic]:
                     # Not ours: skip without decoding (most task events, for most services).
-                    metrics.EVENTS_IN.labels(self.service, msg.topic, declared, "ignored").inc()
+                    ignored[msg.topic, declared] += 1
                     continue
                 try:
                     env = events.decode(msg.value)
@@ -215,10 +220,11 @@ class Consumer:
                     continue
                 handler = handlers.get(type(env.payload))
                 if handler is None:
-                    metrics.EVENTS_IN.labels(self.service, msg.topic, env.event_type,
-                                             "ignored").inc()
+                    ignored[msg.topic, env.event_type] += 1
                     continue
                 todo.append((i, msg, env, handler))
+            for (topic, event_type), n in ignored.items():
+                metrics.EVENTS_IN.labels(self.service, topic, event_type, "ignored").inc(n)
             fresh: set[uuid.UUID] = set()
             for topic in {m.topic for _, m, _, _ in todo}:
                 fresh |= await mark_processed(session, self.processed,
