@@ -40,18 +40,27 @@ def check_conditions(when, *, rule: str, facts: set[str] | None = None) -> None:
 
 def holds(when, facts: dict) -> bool:
     """Any alternative whose conditions all hold."""
-    for cond in alternatives(when):
-        ok = True
-        for key, expected in cond.items():
-            fact, _, op = key.rpartition("_")
-            value = facts.get(fact)
-            try:
-                if value is None or not OPS[op](value, expected):
-                    ok = False
+    return compile_conditions(when)(facts)
+
+
+def compile_conditions(when) -> Callable[[dict], bool]:
+    """``holds`` for one ``when``, parsed once: keep it to test many tasks (routing tests
+    every task against an org's rules)."""
+    alts = [[(fact, OPS[op], expected) for key, expected in cond.items()
+             for fact, _, op in [key.rpartition("_")]]
+            for cond in alternatives(when)]
+
+    def check(facts: dict) -> bool:
+        for conds in alts:
+            for fact, op, expected in conds:
+                value = facts.get(fact)
+                try:
+                    if value is None or not op(value, expected):
+                        break
+                except TypeError:  # e.g. comparing a number with a string: no match
                     break
-            except TypeError:  # e.g. comparing a number with a string: no match
-                ok = False
-                break
-        if ok:
-            return True
-    return False
+            else:
+                return True
+        return False
+
+    return check

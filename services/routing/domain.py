@@ -35,6 +35,19 @@ class Staff:
             s.removesuffix("Team").lower() for s in self.skills if s.endswith("Team"))
 
 
+@dataclass(frozen=True)
+class RuleSet:
+    """An org's rules in priority order, each with its conditions parsed once."""
+
+    version: int
+    rules: list[dict]
+    checks: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rules: list[dict], version: int = 0) -> RuleSet:
+        return cls(version, rules, [lang.compile_conditions(r.get("when", {})) for r in rules])
+
+
 @dataclass
 class Decision:
     queue: str
@@ -162,19 +175,20 @@ class StaffIndex:
         return groups
 
 
-def decide(task: TaskCreated, rules: list[dict], staff: list[Staff] | StaffIndex, *,
+def decide(task: TaskCreated, rules: list[dict] | RuleSet, staff: list[Staff] | StaffIndex, *,
            now: datetime | None = None, after: tuple[int, int] | None = None,
            exclude: frozenset[str] = frozenset()) -> Decision:
     """Where a new task goes, and why. ``after`` resumes past a (rule, target) position
     and ``exclude`` skips people already offered the task (an expired offer)."""
     index = staff if isinstance(staff, StaffIndex) else StaffIndex(staff)
+    ruleset = rules if isinstance(rules, RuleSet) else RuleSet.of(rules)
     now = now or datetime.now(UTC)
     facts = facts_of(task, now)
     tags = _tags(task)
-    for ri, rule in enumerate(rules):
+    for ri, (rule, check) in enumerate(zip(ruleset.rules, ruleset.checks, strict=True)):
         if after is not None and ri < after[0]:
             continue
-        if not lang.holds(rule.get("when", {}), facts):
+        if not check(facts):
             continue
         for ti, target in enumerate(rule["targets"]):
             if after is not None and (ri, ti) <= after:

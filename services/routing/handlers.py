@@ -20,9 +20,12 @@ from common.routing_rules import DEFAULT_RULES, check_rules
 from common.uow import UnitOfWork
 from services.routing import domain, store
 
-# Each org's staff index, kept between polls while the org's staff stamp is unchanged
-# (only the loads are read again each poll): org → (stamp, index).
+# Each org's staff index and rule set, kept between polls while the org's staff stamp and
+# rule set version are unchanged (only the loads are read again each poll):
+# org → (what it was built from, what was built).
 _indexes: dict[str, tuple[object, domain.StaffIndex]] = {}
+_rule_sets: dict[str, tuple[object, domain.RuleSet]] = {}
+DEFAULT_RULE_SET = domain.RuleSet.of(DEFAULT_RULES)
 TERMINAL = {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
 NOT_YET_ACCEPTED = {"draft", "requested", "received"}
 log = logs.get(__name__)
@@ -34,7 +37,7 @@ def _staff(row) -> domain.Staff:
                         row.last_assigned_at.timestamp() if row.last_assigned_at else 0.0)
 
 
-async def _choose(session, task: TaskCreated, rules: list, staff: domain.StaffIndex,
+async def _choose(session, task: TaskCreated, rules: domain.RuleSet, staff: domain.StaffIndex,
                   **resume) -> domain.Decision:
     """Decide, then reserve the owner's capacity atomically; if another replica filled
     that person meanwhile, decide again without them."""
@@ -59,27 +62,33 @@ def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> dict:
 
 
 async def _context(session, orgs: set[str]):
-    """These orgs' rule sets and staff indexes, with everyone's load as of now. An index
-    is rebuilt only when its org's staff changed (a new stamp) since it was built."""
-    rule_sets = await store.rules_of(session, orgs)
-    stamps = await store.stamps(session, orgs)
-    stale = {o for o in orgs if o not in _indexes or _indexes[o][0] != stamps.get(o)}
-    if stale:
-        people: dict[str, list[domain.Staff]] = {o: [] for o in stale}
-        for row in await store.staff_of(session, stale):
+    """These orgs' rule sets and staff indexes, with everyone's load as of now. Both are
+    kept between polls and built again only when the org's staff stamp or rule set
+    version changed since."""
+    versions = await store.versions(session, orgs)
+    staff_stale = {o for o in orgs if o not in _indexes or _indexes[o][0] != versions[o][0]}
+    if staff_stale:
+        people: dict[str, list[domain.Staff]] = {o: [] for o in staff_stale}
+        for row in await store.staff_of(session, staff_stale):
             people[row.org_id].append(_staff(row))
         for o, p in people.items():
-            _indexes[o] = (stamps.get(o), domain.StaffIndex(p))
+            _indexes[o] = (versions[o][0], domain.StaffIndex(p))
+    rules_stale = {o for o in orgs if o not in _rule_sets or _rule_sets[o][0] != versions[o][1]}
+    if rules_stale:
+        got = await store.rules_of(session, rules_stale)
+        for o in rules_stale:
+            _rule_sets[o] = (versions[o][1], domain.RuleSet.of(got[o][1], got[o][0])
+                             if o in got else DEFAULT_RULE_SET)
     indexes = {o: _indexes[o][1] for o in orgs}
-    if len(orgs) - len(stale):  # the loads may have moved since the last poll
-        kept = [indexes[o] for o in orgs - stale]
-        for uid, active, last in await store.loads(session, orgs - stale):
-            for index in kept:
+    if kept := orgs - staff_stale:  # their loads may have moved since the last poll
+        kept_indexes = [indexes[o] for o in kept]
+        for uid, active, last in await store.loads(session, kept):
+            for index in kept_indexes:
                 if uid in index.by_id:
                     if index.load[uid][:2] != (active, last):
                         index.set_load(uid, active, last)
                     break
-    return rule_sets, indexes
+    return {o: _rule_sets[o][1] for o in orgs}, indexes
 
 
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
@@ -93,19 +102,19 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
     done = await store.already_routed(s, [e.payload.task_id for e in batch])
     rule_sets, indexes = await _context(s, {e.org_id for e in batch})
     now = datetime.now(UTC).timestamp()
-    todo: list[tuple[Envelope[TaskCreated], int, list, domain.Decision]] = []
+    todo: list[tuple[Envelope[TaskCreated], domain.RuleSet, domain.Decision]] = []
     wanted: Counter[str] = Counter()
     for e in batch:
         if e.payload.task_id in done:
             continue
         done.add(e.payload.task_id)
-        version, rules = rule_sets.get(e.org_id, (0, DEFAULT_RULES))
+        rules = rule_sets[e.org_id]
         d = domain.decide(e.payload, rules, indexes[e.org_id])
         if d.owner_id:
             index = indexes[e.org_id]
             index.set_load(d.owner_id, index.by_id[d.owner_id].active_tasks + 1, now)
             wanted[d.owner_id] += 1
-        todo.append((e, version, rules, d))
+        todo.append((e, rules, d))
     reserved = await store.reserve_many(s, wanted)
     short = [u for u in wanted if u not in reserved]
     if short:
@@ -116,16 +125,16 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
                 if u in index.by_id:
                     index.set_load(u, truth.get(u, index.by_id[u].capacity))
     decided: list[dict] = []
-    for e, version, rules, d in todo:
+    for e, rules, d in todo:
         task = e.payload
         if d.owner_id in short:
             d = await _choose(s, task, rules, indexes[e.org_id])
         decided.append({"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
-                        "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": version,
+                        "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": rules.version,
                         "reason": d.reason, "candidates": d.candidates,
                         **_offer(task, d, [d.owner_id] if d.owner_id else [])})
         await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
-                                  rule_id=d.rule_id, rule_version=version, reason=d.reason,
+                                  rule_id=d.rule_id, rule_version=rules.version, reason=d.reason,
                                   candidates=d.candidates), cause=e, key=str(task.task_id))
     await store.record(s, decided)
 
@@ -153,7 +162,7 @@ async def expire_offers(ctx) -> None:
 
 async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
     task = TaskCreated.model_validate(row.task)
-    version, rules = rule_sets.get(row.org_id, (0, DEFAULT_RULES))
+    rules = rule_sets[row.org_id]
     await store.adjust(uow.session, row.owner_id, -1)
     index = indexes[row.org_id]
     if row.owner_id in index.by_id:
@@ -165,7 +174,7 @@ async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
                        **_offer(task, d, offered))
     reason = f"offered to {row.owner_id}, not accepted in time; {d.reason}"
     await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
-                              rule_id=d.rule_id, rule_version=version, reason=reason,
+                              rule_id=d.rule_id, rule_version=rules.version, reason=reason,
                               candidates=d.candidates, reoffer=True),
                    org_id=row.org_id, key=str(task.task_id))
 

@@ -83,11 +83,19 @@ async def upsert_staff(session: AsyncSession, rows: list[dict]) -> None:
             index_elements=[staff_stamp.c.org_id], set_={"stamp": sa.func.gen_random_uuid()}))
 
 
-async def stamps(session: AsyncSession, org_ids: set[str]) -> dict[str, uuid.UUID]:
-    """Each org's staff stamp (orgs without staff are absent)."""
-    got = await session.execute(sa.select(staff_stamp.c.org_id, staff_stamp.c.stamp)
-                                .where(staff_stamp.c.org_id == sa.any_(_texts(org_ids))))
-    return {org: stamp for org, stamp in got}
+_VERSIONS = sa.text("""
+    SELECT o.org_id, s.stamp, r.version, r.changed_at
+    FROM unnest(CAST(:orgs AS text[])) AS o(org_id)
+    LEFT JOIN staff_stamp s ON s.org_id = o.org_id
+    LEFT JOIN rule_set r ON r.org_id = o.org_id""")
+
+
+async def versions(session: AsyncSession, org_ids: set[str]) -> dict[str, tuple]:
+    """Per org, what its staff index and rule set were built from: (staff stamp, rule set
+    version and change time); None where the org has no staff or no rule set."""
+    got = await session.execute(_VERSIONS, {"orgs": list(org_ids)})
+    return {org: (stamp, (version, changed) if version is not None else None)
+            for org, stamp, version, changed in got}
 
 
 _LOADS = sa.text("""SELECT user_id, active_tasks,
