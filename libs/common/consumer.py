@@ -198,33 +198,37 @@ class Consumer:
                              isolate: bool) -> None:
         """One transaction for the batch. Fast path: no savepoints; a handler failure
         raises _Isolate and the batch is redone with a savepoint per event."""
+        ours: list[tuple[int, ConsumerRecord]] = []
+        ignored: Counter[tuple[str, str]] = Counter()  # counted once per poll
+        for i, msg in enumerate(msgs):
+            declared = _header(msg, "event_type")
+            if i not in give_up and declared is not None and declared not in self._names[msg.topic]:
+                # Not ours: skip without decoding (most task events, for most services).
+                ignored[msg.topic, declared] += 1
+            else:
+                ours.append((i, msg))
+        if not ours:  # nothing for us in this poll: no transaction at all
+            self._count_ignored(ignored)
+            return
         async with self.sessions() as session, session.begin():
             uow = UnitOfWork(session, producer=self.service, outbox=self.outbox)
             todo: list[tuple[int, ConsumerRecord, Envelope, Handler]] = []
-            ignored: Counter[tuple[str, str]] = Counter()  # counted once per poll
-            for i, msg in enumerate(msgs):
+            for i, msg in ours:
                 if i in give_up:
                     await self._dead_letter(uow, msg, "transient",
                                             f"gave up after {self.transient_retries} transient failures")
-                    continue
-                handlers = self.routes[msg.topic].handlers
-                declared = _header(msg, "event_type")
-                if declared is not None and declared not in self._names[msg.topic]:
-                    # Not ours: skip without decoding (most task events, for most services).
-                    ignored[msg.topic, declared] += 1
                     continue
                 try:
                     env = events.decode(msg.value)
                 except DecodeError as exc:
                     await self._dead_letter(uow, msg, "decode", str(exc))
                     continue
-                handler = handlers.get(type(env.payload))
+                handler = self.routes[msg.topic].handlers.get(type(env.payload))
                 if handler is None:
                     ignored[msg.topic, env.event_type] += 1
                     continue
                 todo.append((i, msg, env, handler))
-            for (topic, event_type), n in ignored.items():
-                metrics.EVENTS_IN.labels(self.service, topic, event_type, "ignored").inc(n)
+            self._count_ignored(ignored)
             fresh: set[uuid.UUID] = set()
             for topic in {m.topic for _, m, _, _ in todo}:
                 fresh |= await mark_processed(session, self.processed,
@@ -245,6 +249,10 @@ class Consumer:
                 for handler, items in segments(run):
                     await self._handle_many(uow, handler, items)
             await uow.finish()
+
+    def _count_ignored(self, ignored: Counter[tuple[str, str]]) -> None:
+        for (topic, event_type), n in ignored.items():
+            metrics.EVENTS_IN.labels(self.service, topic, event_type, "ignored").inc(n)
 
     async def _handle_many(self, uow: UnitOfWork, handler: Handler,
                            items: list[tuple[int, ConsumerRecord, Envelope, Handler]]) -> None:

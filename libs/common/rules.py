@@ -5,6 +5,7 @@ missing never matches. Conditions on lists (codes) use ``_has`` (any shared item
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -40,27 +41,31 @@ def check_conditions(when, *, rule: str, facts: set[str] | None = None) -> None:
 
 def holds(when, facts: dict) -> bool:
     """Any alternative whose conditions all hold."""
-    return compile_conditions(when)(facts)
+    return _holds(_parse(when), facts)
 
 
 def compile_conditions(when) -> Callable[[dict], bool]:
     """``holds`` for one ``when``, parsed once: keep it to test many tasks (routing tests
     every task against an org's rules)."""
-    alts = [[(fact, OPS[op], expected) for key, expected in cond.items()
+    return partial(_holds, _parse(when))
+
+
+def _parse(when) -> list[list[tuple[str, Callable[[Any, Any], bool], Any]]]:
+    """Each alternative as its (fact, operator, expected value) conditions."""
+    return [[(fact, OPS[op], expected) for key, expected in cond.items()
              for fact, _, op in [key.rpartition("_")]]
             for cond in alternatives(when)]
 
-    def check(facts: dict) -> bool:
-        for conds in alts:
-            for fact, op, expected in conds:
-                value = facts.get(fact)
-                try:
-                    if value is None or not op(value, expected):
-                        break
-                except TypeError:  # e.g. comparing a number with a string: no match
-                    break
-            else:
-                return True
-        return False
 
-    return check
+def _holds(alts: list, facts: dict) -> bool:
+    for conds in alts:
+        for fact, op, expected in conds:
+            value = facts.get(fact)
+            try:
+                if value is None or not op(value, expected):
+                    break
+            except TypeError:  # e.g. comparing a number with a string: no match
+                break
+        else:
+            return True
+    return False
