@@ -41,15 +41,23 @@ Handler = Callable[[list[Envelope], UnitOfWork], Awaitable[list[Any] | None]]
 class Subscription:
     topic: Topic
     handlers: dict[type[BaseModel], Handler] = field(default_factory=dict)
+    own_ledger: frozenset[type[BaseModel]] = frozenset()
 
 
-def subscribe(topic: Topic, handlers: dict[type[BaseModel], Handler]) -> Subscription:
-    """Declare which payload types of a topic this service handles (others are skipped)."""
+def subscribe(topic: Topic, handlers: dict[type[BaseModel], Handler], *,
+              own_ledger: tuple[type[BaseModel], ...] = ()) -> Subscription:
+    """Declare which payload types of a topic this service handles (others are skipped).
+
+    ``own_ledger``: types whose handler already does its work once per business key (a
+    task is routed once, whatever event announced it), so a redelivered event is a no-op
+    without the consumer's event ledger; their events skip it (one INSERT fewer per event)."""
     for model in handlers:
         et = events.REGISTRY.type_of(model)
         if et.topic is not None and et.topic != topic:
             raise ValueError(f"{et.name} travels on {et.topic.name}, not {topic.name}")
-    return Subscription(topic, dict(handlers))
+    if missing := set(own_ledger) - set(handlers):
+        raise ValueError(f"own_ledger names types without a handler: {missing}")
+    return Subscription(topic, dict(handlers), frozenset(own_ledger))
 
 
 class Transient(Exception):
@@ -231,16 +239,20 @@ class Consumer:
             self._count_ignored(ignored)
             fresh: set[uuid.UUID] = set()
             for topic in {m.topic for _, m, _, _ in todo}:
-                fresh |= await mark_processed(session, self.processed,
-                                              [e for _, m, e, _ in todo if m.topic == topic], topic)
+                own = self.routes[topic].own_ledger
+                fresh |= await mark_processed(session, self.processed, [
+                    e for _, m, e, _ in todo if m.topic == topic and type(e.payload) not in own
+                ], topic)
             run: list[tuple[int, ConsumerRecord, Envelope, Handler]] = []
+            seen: set[uuid.UUID] = set()
             for item in todo:
                 env = item[2]
-                if env.event_id not in fresh:
+                if env.event_id in seen or (env.event_id not in fresh and type(env.payload)
+                                            not in self.routes[item[1].topic].own_ledger):
                     metrics.EVENTS_IN.labels(self.service, item[1].topic, env.event_type,
                                              "duplicate").inc()
                     continue
-                fresh.discard(env.event_id)  # the same event twice in one batch runs once
+                seen.add(env.event_id)  # the same event twice in one batch runs once
                 run.append(item)
             if isolate:
                 for item in run:

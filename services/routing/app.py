@@ -5,6 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from common import topics
 from common.consumer import subscribe
+from common.events.generated import TaskCreated
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
 from services.routing import handlers, store
@@ -22,7 +23,10 @@ SERVICE = ServiceSpec(
     settings_cls=RoutingSettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.TASK_HANDLERS),
+    # A task is routed once (routing_decision is keyed by task): a redelivered TaskCreated
+    # finds its decision, so it needs no entry in the event ledger.
+    subscriptions=[subscribe(topics.TASK_EVENTS, handlers.TASK_HANDLERS,
+                             own_ledger=(TaskCreated,)),
                    subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
     timers=[handlers.expire_offers],
 )

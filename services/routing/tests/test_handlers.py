@@ -60,3 +60,31 @@ async def test_two_replicas_deciding_at_once_never_overfill_anyone(migrate):
     assert sorted(load.values()) == [3, 3]  # both full, nobody over capacity
     assert len(owners) == 6 and sum(o is None for o in owners) == 0
     assert {o: owners.count(o) for o in owners} == load
+
+
+async def test_a_redelivered_task_is_routed_once_without_the_event_ledger(migrate):
+    """TaskCreated skips the consumer's event ledger (routing_decision is keyed by task):
+    the same record delivered in two polls, and twice in one poll, makes one decision."""
+    from aiokafka import ConsumerRecord
+
+    from common.consumer import Consumer
+
+    ctx = SERVICE.context(migrate(SERVICE))
+    consumer = Consumer(service="routing", kafka=None, sessions=ctx.sessions, outbox=ctx.outbox,
+                        processed=ctx.processed, subscriptions=SERVICE.subscriptions)
+    env = events.envelope(created("org-redeliver", 7), org_id="org-redeliver", producer="test")
+    record = ConsumerRecord("tasks.events.v1", 0, 0, 0, 0, b"k", events.encode(env), None, 0, 0,
+                            env.headers)
+    await consumer._process_batch([record, record], set(), False)
+    await consumer._process_batch([record], set(), False)
+    async with ctx.engine.connect() as conn:
+        decisions = (await conn.execute(sa.select(store.decision.c.task_id).where(
+            store.decision.c.org_id == "org-redeliver"))).scalars().all()
+        out = [events.decode(v) for v in (await conn.execute(sa.select(store.outbox.c.value)))
+               .scalars()]
+        ledger = (await conn.execute(sa.select(sa.func.count()).where(
+            store.processed_event.c.event_id == env.event_id))).scalar()
+    await ctx.engine.dispose()
+    assert decisions == [env.payload.task_id]
+    assert [e.event_type for e in out if e.org_id == "org-redeliver"] == ["TaskRouted"]
+    assert ledger == 0
