@@ -23,7 +23,7 @@ SERVICE = ServiceSpec(
     settings_cls=RoutingSettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    # A task is routed once (routing_decision is keyed by task): a redelivered TaskCreated
+    # A task is routed once (routed_task is keyed by task): a redelivered TaskCreated
     # finds its decision, so it needs no entry in the event ledger.
     subscriptions=[subscribe(topics.TASK_EVENTS, handlers.TASK_HANDLERS,
                              own_ledger=(TaskCreated,)),

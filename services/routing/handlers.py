@@ -170,9 +170,11 @@ async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
     d = await _choose(uow.session, task, rules, indexes[row.org_id],
                       after=(row.rule_pos, row.target_pos), exclude=frozenset(row.offered))
     offered = [*row.offered, *([d.owner_id] if d.owner_id else [])]
-    await store.follow(uow.session, task.task_id, owner_id=d.owner_id,
-                       **_offer(task, d, offered))
     reason = f"offered to {row.owner_id}, not accepted in time; {d.reason}"
+    await store.follow(uow.session, task.task_id, owner_id=d.owner_id, queue=d.queue,
+                       rule_id=d.rule_id, rule_version=rules.version, reason=reason,
+                       candidates=d.candidates, decided_at=datetime.now(UTC),
+                       **_offer(task, d, offered))
     await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                               rule_id=d.rule_id, rule_version=rules.version, reason=reason,
                               candidates=d.candidates, reoffer=True),

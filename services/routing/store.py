@@ -14,19 +14,6 @@ from common.db import add_common_tables
 metadata = sa.MetaData()
 outbox, processed_event = add_common_tables(metadata)
 
-decision = sa.Table(
-    "routing_decision", metadata,
-    sa.Column("task_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("org_id", sa.Text, nullable=False),
-    sa.Column("queue", sa.Text, nullable=False),
-    sa.Column("owner_id", sa.Text),
-    sa.Column("rule_id", sa.Text),
-    sa.Column("rule_version", sa.Integer),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("candidates", JSONB, nullable=False, server_default="[]"),
-    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False,
-              server_default=sa.func.now()),
-)
 staff = sa.Table(
     "staff", metadata,
     sa.Column("user_id", sa.Text, primary_key=True),
@@ -55,11 +42,20 @@ rule_set = sa.Table(
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
 )
+# A task routing decided: the decision (queue, rule and version, reason, candidates with
+# their scores) and what routing follows (whom it counts against, its offer).
 routed_task = sa.Table(
     "routed_task", metadata,
     sa.Column("task_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("queue", sa.Text, nullable=False, server_default="default"),
     sa.Column("owner_id", sa.Text),
+    sa.Column("rule_id", sa.Text),
+    sa.Column("rule_version", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("candidates", JSONB, nullable=False, server_default="[]"),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("task", JSONB),  # the TaskCreated payload, while an offer may expire
     sa.Column("rule_pos", sa.Integer),
@@ -179,24 +175,22 @@ async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> se
     return set(got.scalars())
 
 
-_ROUTED = sa.text("SELECT task_id FROM routing_decision WHERE task_id = ANY(:ids)")
+_ROUTED = sa.text("SELECT task_id FROM routed_task WHERE task_id = ANY(:ids)")
 
 
-DECISION = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
-            "rule_id": "text", "rule_version": "int4", "reason": "text", "candidates": "jsonb"}
-FOLLOW = {"task_id": "uuid", "org_id": "text", "owner_id": "text", "task": "jsonb",
-          "rule_pos": "int4", "target_pos": "int4", "offered": "jsonb",
+RECORD = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
+          "rule_id": "text", "rule_version": "int4", "reason": "text", "candidates": "jsonb",
+          "task": "jsonb", "rule_pos": "int4", "target_pos": "int4", "offered": "jsonb",
           "offer_expires_at": "timestamptz"}
 
 
 async def record(session: AsyncSession, decisions: list[dict]) -> None:
-    """Keep decisions and start following each task's owner and offer: a binary COPY into
-    each table (these tasks have no decision yet: ``already_routed`` said so, and a task's
-    events are consumed in order by one worker)."""
+    """Keep each decision and start following the task's owner and offer: one binary COPY
+    (these tasks have no row yet: ``already_routed`` said so, and a task's events are
+    consumed in order by one worker; a race would fail the batch, which is then redone)."""
     if decisions:
-        for table, types in (("routing_decision", DECISION), ("routed_task", FOLLOW)):
-            await db.copy_rows(session, table, types,
-                               ([d.get(c) for c in types] for d in decisions))
+        await db.copy_rows(session, "routed_task", RECORD,
+                           ([d.get(c) for c in RECORD] for d in decisions))
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):

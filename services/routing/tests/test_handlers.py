@@ -15,7 +15,7 @@ async def test_a_new_task_goes_to_the_default_queue_once(migrate):
         await handle_now(service="routing", sessions=ctx.sessions, outbox=ctx.outbox,
                          processed=ctx.processed, env=env, handler=handlers.task_created)
     async with ctx.engine.connect() as conn:
-        decisions = (await conn.execute(sa.select(store.decision))).all()
+        decisions = (await conn.execute(sa.select(store.routed_task))).all()
         out = [events.decode(v) for v in (await conn.execute(sa.select(store.outbox.c.value))).scalars()]
     await ctx.engine.dispose()
     assert [(d.queue, d.owner_id) for d in decisions] == [("default", None)]
@@ -55,7 +55,7 @@ async def test_two_replicas_deciding_at_once_never_overfill_anyone(migrate):
         load = dict((await conn.execute(sa.select(store.staff.c.user_id, store.staff.c.active_tasks)
                                         .where(store.staff.c.org_id == org))).all())
         owners = [r.owner_id for r in (await conn.execute(
-            sa.select(store.decision).where(store.decision.c.org_id == org))).all()]
+            sa.select(store.routed_task).where(store.routed_task.c.org_id == org))).all()]
     await ctx.engine.dispose()
     assert sorted(load.values()) == [3, 3]  # both full, nobody over capacity
     assert len(owners) == 6 and sum(o is None for o in owners) == 0
@@ -63,7 +63,7 @@ async def test_two_replicas_deciding_at_once_never_overfill_anyone(migrate):
 
 
 async def test_a_redelivered_task_is_routed_once_without_the_event_ledger(migrate):
-    """TaskCreated skips the consumer's event ledger (routing_decision is keyed by task):
+    """TaskCreated skips the consumer's event ledger (routed_task is keyed by task):
     the same record delivered in two polls, and twice in one poll, makes one decision."""
     from aiokafka import ConsumerRecord
 
@@ -78,8 +78,8 @@ async def test_a_redelivered_task_is_routed_once_without_the_event_ledger(migrat
     await consumer._process_batch([record, record], set(), False)
     await consumer._process_batch([record], set(), False)
     async with ctx.engine.connect() as conn:
-        decisions = (await conn.execute(sa.select(store.decision.c.task_id).where(
-            store.decision.c.org_id == "org-redeliver"))).scalars().all()
+        decisions = (await conn.execute(sa.select(store.routed_task.c.task_id).where(
+            store.routed_task.c.org_id == "org-redeliver"))).scalars().all()
         out = [events.decode(v) for v in (await conn.execute(sa.select(store.outbox.c.value)))
                .scalars()]
         ledger = (await conn.execute(sa.select(sa.func.count()).where(
