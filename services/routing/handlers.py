@@ -61,11 +61,12 @@ def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> dict:
             "offer_expires_at": datetime.now(UTC) + timedelta(seconds=d.timeout_s)}
 
 
-async def _context(session, orgs: set[str]):
-    """These orgs' rule sets and staff indexes, with everyone's load as of now. Both are
-    kept between polls and built again only when the org's staff stamp or rule set
-    version changed since."""
-    versions = await store.versions(session, orgs)
+async def _context(session, orgs: set[str], task_ids: list = ()):
+    """Which of these tasks are routed already, and these orgs' rule sets and staff
+    indexes with everyone's load as of now. Indexes and rule sets are kept between polls
+    and built again only when the org's staff stamp or rule set version changed."""
+    snap = await store.snapshot(session, orgs, task_ids)
+    versions = snap.versions
     staff_stale = {o for o in orgs if o not in _indexes or _indexes[o][0] != versions[o][0]}
     if staff_stale:
         people: dict[str, list[domain.Staff]] = {o: [] for o in staff_stale}
@@ -80,15 +81,15 @@ async def _context(session, orgs: set[str]):
             _rule_sets[o] = (versions[o][1], domain.RuleSet.of(got[o][1], got[o][0])
                              if o in got else DEFAULT_RULE_SET)
     indexes = {o: _indexes[o][1] for o in orgs}
-    if kept := orgs - staff_stale:  # their loads may have moved since the last poll
-        kept_indexes = [indexes[o] for o in kept]
-        for uid, active, last in await store.loads(session, kept):
+    kept_indexes = [indexes[o] for o in orgs - staff_stale]
+    if kept_indexes:  # their loads may have moved since the last poll
+        for uid, active, last in snap.loads:
             for index in kept_indexes:
                 if uid in index.by_id:
                     if index.load[uid][:2] != (active, last):
                         index.set_load(uid, active, last)
                     break
-    return {o: _rule_sets[o][1] for o in orgs}, indexes
+    return snap.routed, {o: _rule_sets[o][1] for o in orgs}, indexes
 
 
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
@@ -99,8 +100,8 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
     batch stays balanced) and reserved in one statement; an owner whom another replica
     filled meanwhile gets nothing, and only their tasks are decided again, one at a time."""
     s = uow.session
-    done = await store.already_routed(s, [e.payload.task_id for e in batch])
-    rule_sets, indexes = await _context(s, {e.org_id for e in batch})
+    done, rule_sets, indexes = await _context(s, {e.org_id for e in batch},
+                                              [e.payload.task_id for e in batch])
     now = datetime.now(UTC).timestamp()
     todo: list[tuple[Envelope[TaskCreated], domain.RuleSet, domain.Decision]] = []
     wanted: Counter[str] = Counter()
@@ -150,7 +151,7 @@ async def expire_offers(ctx) -> None:
                 uow = UnitOfWork(s, producer="routing", outbox=ctx.outbox)
                 rows = await store.expired_offers(s)
                 if rows:
-                    rule_sets, indexes = await _context(s, {r.org_id for r in rows})
+                    _, rule_sets, indexes = await _context(s, {r.org_id for r in rows})
                 for row in rows:
                     await _reoffer(uow, row, rule_sets, indexes)
                 await uow.finish()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
@@ -79,29 +80,46 @@ async def upsert_staff(session: AsyncSession, rows: list[dict]) -> None:
             index_elements=[staff_stamp.c.org_id], set_={"stamp": sa.func.gen_random_uuid()}))
 
 
-_VERSIONS = sa.text("""
-    SELECT o.org_id, s.stamp, r.version, r.changed_at
+_SNAPSHOT = sa.text("""
+SELECT
+  (SELECT coalesce(json_agg(task_id), '[]') FROM routed_task
+    WHERE task_id = ANY(CAST(:ids AS uuid[]))),
+  (SELECT json_agg(json_build_array(o.org_id, s.stamp, r.version, r.changed_at))
     FROM unnest(CAST(:orgs AS text[])) AS o(org_id)
     LEFT JOIN staff_stamp s ON s.org_id = o.org_id
-    LEFT JOIN rule_set r ON r.org_id = o.org_id""")
+    LEFT JOIN rule_set r ON r.org_id = o.org_id),
+  (SELECT coalesce(json_agg(json_build_array(user_id, active_tasks,
+                                             extract(epoch FROM last_assigned_at))), '[]')
+    FROM staff WHERE org_id = ANY(CAST(:orgs AS text[])) AND active)""")
 
 
-async def versions(session: AsyncSession, org_ids: set[str]) -> dict[str, tuple]:
-    """Per org, what its staff index and rule set were built from: (staff stamp, rule set
-    version and change time); None where the org has no staff or no rule set."""
-    got = await session.execute(_VERSIONS, {"orgs": list(org_ids)})
-    return {org: (stamp, (version, changed) if version is not None else None)
-            for org, stamp, version, changed in got}
+@dataclass
+class Snapshot:
+    routed: set[uuid.UUID]  # which of the asked tasks have a decision already
+    # per org, what its staff index and rule set are built from: (staff stamp, (rule set
+    # version, change time)); None where the org has no staff or no rule set
+    versions: dict[str, tuple]
+    loads: list[tuple[str, int, float]]  # (user, active tasks, last assigned epoch seconds)
 
 
-_LOADS = sa.text("""SELECT user_id, active_tasks,
-                           coalesce(extract(epoch FROM last_assigned_at), 0)::float8
-                    FROM staff WHERE org_id = ANY(:orgs) AND active""")
+async def snapshot(session: AsyncSession, org_ids: set[str],
+                   task_ids: list[uuid.UUID] = ()) -> Snapshot:
+    """What a poll needs to know before deciding, in one round trip: which tasks are
+    routed already, whether the orgs' staff or rules changed, and everyone's load."""
+    routed, versions, loads = (await session.execute(_SNAPSHOT, {
+        "ids": _array(task_ids), "orgs": _array(org_ids)})).one()
+    return Snapshot(
+        {uuid.UUID(t) for t in routed},
+        {org: (stamp, (version, changed) if version is not None else None)
+         for org, stamp, version, changed in versions or ()},
+        [(u, n, last or 0.0) for u, n, last in loads])
 
 
-async def loads(session: AsyncSession, org_ids: set[str]) -> list[tuple[str, int, float]]:
-    """(user, active tasks, last assigned as epoch seconds) of these orgs' active staff."""
-    return [tuple(r) for r in await session.execute(_LOADS, {"orgs": list(org_ids)})]
+def _array(values) -> str:
+    """A PostgreSQL array literal, each element quoted (an org id may hold a comma or a
+    quote): one text parameter, cheaper than psycopg's per-element list adapter."""
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
 
 
 def _texts(values) -> sa.BindParameter:
@@ -169,16 +187,6 @@ async def adjust(session: AsyncSession, user_id: str | None, delta: int) -> None
             active_tasks=sa.func.greatest(staff.c.active_tasks + delta, 0)))
 
 
-async def already_routed(session: AsyncSession, task_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these tasks have a decision already."""
-    # The ids as one array literal: psycopg's list adapter cost more than the query.
-    got = await session.execute(_ROUTED, {"ids": "{" + ",".join(map(str, task_ids)) + "}"})
-    return set(got.scalars())
-
-
-_ROUTED = sa.text("SELECT task_id FROM routed_task WHERE task_id = ANY(CAST(:ids AS uuid[]))")
-
-
 RECORD = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
           "rule_id": "text", "rule_version": "int4", "reason": "text", "candidates": "jsonb",
           "task": "jsonb", "rule_pos": "int4", "target_pos": "int4", "offered": "jsonb",
@@ -187,7 +195,7 @@ RECORD = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "tex
 
 async def record(session: AsyncSession, decisions: list[dict]) -> None:
     """Keep each decision and start following the task's owner and offer: one binary COPY
-    (these tasks have no row yet: ``already_routed`` said so, and a task's events are
+    (these tasks have no row yet: the poll's ``snapshot`` said so, and a task's events are
     consumed in order by one worker; a race would fail the batch, which is then redone)."""
     if decisions:
         await db.copy_rows(session, "routed_task", RECORD,

@@ -88,3 +88,16 @@ async def test_a_redelivered_task_is_routed_once_without_the_event_ledger(migrat
     assert decisions == [env.payload.task_id]
     assert [e.event_type for e in out if e.org_id == "org-redeliver"] == ["TaskRouted"]
     assert ledger == 0
+
+
+async def test_org_ids_with_commas_and_quotes_reach_postgresql_whole(migrate):
+    ctx = SERVICE.context(migrate(SERVICE))
+    odd = ['acme, "inc"', "back\\slash", "{braces}"]
+    async with ctx.sessions() as s, s.begin():
+        await store.upsert_staff(s, [{"user_id": f"u-{i}", "org_id": o, "roles": ["biller"],
+                                      "skills": [], "capacity": 5, "away": False,
+                                      "active": True} for i, o in enumerate(odd)])
+        snap = await store.snapshot(s, set(odd))
+    await ctx.engine.dispose()
+    assert set(snap.versions) == set(odd) and all(v[0] for v in snap.versions.values())
+    assert sorted(u for u, _, _ in snap.loads) == ["u-0", "u-1", "u-2"]
