@@ -10,6 +10,7 @@ reason, the original bytes and headers; the loop goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import traceback
 import uuid
@@ -35,6 +36,9 @@ log = logs.get(__name__)
 # event (or None). Batches make a poll of 500 events a handful of statements; on a failure
 # the consumer calls it again one event at a time to set the bad one apart.
 Handler = Callable[[list[Envelope], UnitOfWork], Awaitable[list[Any] | None]]
+
+
+IDLE_COMMIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,12 @@ class Consumer:
                        for s in subscriptions}
         self.transient_retries = transient_retries
         self.healthy = True
+        # Offsets of polls that held nothing for this service, committed with the next
+        # poll that does (or after IDLE_COMMIT_S): a service that skips most of a topic
+        # (routing reads its own TaskRouted back) saves a broker round trip per poll, and
+        # re-reading skipped events after a crash costs nothing.
+        self._skipped: dict[TopicPartition, int] = {}
+        self._committed_at = time.monotonic()
 
     async def run(self) -> None:
         await self.kafka.start()
@@ -164,8 +174,20 @@ class Consumer:
                 batches = await self.kafka.getmany(timeout_ms=1000)
                 if batches:
                     await self._process_poll(batches)
+                elif self._skipped:  # quiet now: commit what was skipped
+                    await self._commit({})
         finally:
+            with contextlib.suppress(Exception):
+                await self._commit({})
             await self.kafka.stop()
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit these offsets and those of skipped polls (partitions still ours)."""
+        assigned = self.kafka.assignment()
+        todo = {tp: o for tp, o in {**self._skipped, **offsets}.items() if tp in assigned}
+        self._skipped, self._committed_at = {}, time.monotonic()
+        if todo:
+            await self.kafka.commit(todo)
 
     async def _process_poll(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Everything one poll returned, partition by partition, in one transaction; the
@@ -177,7 +199,7 @@ class Consumer:
         attempt = 0
         while True:
             try:
-                await self._process_batch(msgs, give_up, isolate)
+                worked = await self._process_batch(msgs, give_up, isolate)
                 break
             except _Isolate:
                 isolate = True
@@ -197,15 +219,20 @@ class Consumer:
                 log.error("batch_failed", error=str(exc), events=len(msgs))
                 await asyncio.sleep(2.0)
         self.healthy = True
-        await self.kafka.commit({tp: ms[-1].offset + 1 for tp, ms in batches.items()})
+        offsets = {tp: ms[-1].offset + 1 for tp, ms in batches.items()}
+        if worked or time.monotonic() - self._committed_at > IDLE_COMMIT_S:
+            await self._commit(offsets)
+        else:
+            self._skipped.update(offsets)
         elapsed = time.perf_counter() - started
         for tp in batches:
             metrics.BATCH_SECONDS.labels(self.service, tp.topic).observe(elapsed)
 
     async def _process_batch(self, msgs: list[ConsumerRecord], give_up: set[int],
-                             isolate: bool) -> None:
-        """One transaction for the batch. Fast path: no savepoints; a handler failure
-        raises _Isolate and the batch is redone with a savepoint per event."""
+                             isolate: bool) -> bool:
+        """One transaction for the batch (False: nothing in it was for this service, no
+        transaction). Fast path: no savepoints; a handler failure raises _Isolate and the
+        batch is redone with a savepoint per event."""
         ours: list[tuple[int, ConsumerRecord]] = []
         ignored: Counter[tuple[str, str]] = Counter()  # counted once per poll
         for i, msg in enumerate(msgs):
@@ -217,7 +244,7 @@ class Consumer:
                 ours.append((i, msg))
         if not ours:  # nothing for us in this poll: no transaction at all
             self._count_ignored(ignored)
-            return
+            return False
         async with self.sessions() as session, session.begin():
             uow = UnitOfWork(session, producer=self.service, outbox=self.outbox)
             todo: list[tuple[int, ConsumerRecord, Envelope, Handler]] = []
@@ -261,6 +288,7 @@ class Consumer:
                 for handler, items in segments(run):
                     await self._handle_many(uow, handler, items)
             await uow.finish()
+        return True
 
     def _count_ignored(self, ignored: Counter[tuple[str, str]]) -> None:
         for (topic, event_type), n in ignored.items():

@@ -204,3 +204,28 @@ async def test_only_one_relay_publishes_at_a_time(env):
         await conn.execute(sa.insert(outbox).values(topic=topic.name, key=b"k", value=b"v"))
         assert await relay.publish_once() == 0
     assert await relay.publish_once() == 1
+
+
+async def test_polls_with_nothing_for_the_service_open_no_transaction_and_are_committed(env):
+    """Events of types the service does not handle are skipped without a transaction;
+    their offsets are committed once the topic is quiet."""
+    from aiokafka import TopicPartition
+
+    settings, engine, topic, producer = env
+    for i in range(5):
+        other = TaskRouted(task_id=uuid.uuid4(), queue="q", reason="not for this service")
+        await send(producer, topic, events.envelope(other, org_id="o", producer="test"),
+                   key=f"k{i}".encode())
+    parts = [TopicPartition(topic.name, p) for p in range(3)]
+
+    async def committed() -> bool:
+        probe = AIOKafkaConsumer(group_id=f"g-{topic.name}", enable_auto_commit=False,
+                                 **settings.kafka_common())
+        await probe.start()
+        try:
+            return sum([await probe.committed(tp) or 0 for tp in parts]) == 5
+        finally:
+            await probe.stop()
+
+    await run_until(engine, settings, topic, committed)
+    assert await count(engine, processed) == 0 and await count(engine, outbox) == 0
