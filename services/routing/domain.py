@@ -5,7 +5,6 @@ or at capacity are skipped. No rule, or nobody available: the org's default queu
 Plain data and functions, no I/O."""
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -99,7 +98,7 @@ class StaffIndex:
         # (active tasks, last assigned, id) per person: the order among equal skill matches
         self.load = {p.user_id: (p.active_tasks, p.last_assigned, p.user_id) for p in staff}
         self._pools: dict[tuple, frozenset[str]] = {}  # a target's people
-        self._groups: dict[tuple, list[tuple[int, frozenset[str]]]] = {}  # by skill match
+        self._groups: dict[tuple, list[tuple[int, list[str]]]] = {}  # by skill match
 
     def set_load(self, user_id: str, active_tasks: int, last_assigned: float | None = None
                  ) -> None:
@@ -142,19 +141,19 @@ class StaffIndex:
         """The n best of ``free`` (a subset of ``pool``) with their skill match: most of the
         task's tags first, then fewest active tasks, least recently assigned, id."""
         out: list[tuple[str, int]] = []
-        for score, group in self._by_match(pool, tags):
-            if len(free) < len(pool):
-                group = group & free
-            if group:
-                k, key = n - len(out), self.load.__getitem__
-                top = sorted(group, key=key)[:k] if len(group) <= 64 else \
-                    heapq.nsmallest(k, group, key=key)
-                out += [(u, score) for u in top]
-                if len(out) >= n:
-                    break
+        key, everyone = self.load.__getitem__, len(free) == len(pool)
+        for score, members in self._by_match(pool, tags):
+            # Each group is a list kept in load order: between two decisions a load or two
+            # changed, and sorting a nearly sorted list is one pass.
+            members.sort(key=key)
+            for u in members:
+                if everyone or u in free:
+                    out.append((u, score))
+                    if len(out) == n:
+                        return out
         return out
 
-    def _by_match(self, pool: frozenset[str], tags: set[str]) -> list[tuple[int, frozenset]]:
+    def _by_match(self, pool: frozenset[str], tags: set[str]) -> list[tuple[int, list[str]]]:
         """``pool`` split by how many of the task's tags each person has, best first. It
         depends on skills only, so it is kept per (pool, tags) for the index's life."""
         relevant = frozenset(t for t in tags if t in self.by_skill)
@@ -168,7 +167,7 @@ class StaffIndex:
                     at_least[j] = at_least[j] | (at_least[j - 1] & self.by_skill[t])
             groups = [(j, at_least[j] - (at_least[j + 1] if j + 1 < len(at_least) else set()))
                       for j in range(len(at_least) - 1, -1, -1)]
-            groups = [(j, g) for j, g in groups if g]
+            groups = [(j, sorted(g)) for j, g in groups if g]
             if len(self._groups) > 10_000:  # many distinct tag sets: start again
                 self._groups.clear()
             self._groups[key] = groups
