@@ -54,7 +54,9 @@ class OutboxRelay:
             ]
             await asyncio.gather(*futures)  # every row acknowledged before we delete any
             # Exactly the rows we read: a row with a lower id may commit after our SELECT.
-            await conn.execute(sa.delete(ob).where(ob.c.id.in_([r.id for r in rows])))
+            # The ids as one array literal (not a bound parameter per id).
+            await conn.execute(sa.text(f"DELETE FROM {ob.name} WHERE id = ANY(CAST(:ids AS bigint[]))"),
+                               {"ids": "{" + ",".join(str(r.id) for r in rows) + "}"})
         for r in rows:
             metrics.EVENTS_OUT.labels(self.service, r.topic).inc()
         metrics.OUTBOX_PENDING.labels(self.service).set(len(rows))
