@@ -156,7 +156,7 @@ class StaffIndex:
     def _by_match(self, pool: frozenset[str], tags: set[str]) -> list[tuple[int, list[str]]]:
         """``pool`` split by how many of the task's tags each person has, best first. It
         depends on skills only, so it is kept per (pool, tags) for the index's life."""
-        relevant = frozenset(t for t in tags if t in self.by_skill)
+        relevant = frozenset(tags & self.by_skill.keys())
         key = (pool, relevant)
         groups = self._groups.get(key)
         if groups is None:

@@ -138,7 +138,9 @@ class Registry:
 
     def encode(self, env: Envelope) -> bytes:
         et = self.by_name[env.event_type]
-        record = env.model_dump(mode="python", serialize_as_any=True)
+        # Envelopes are built as Envelope[<payload type>] (REGISTRY.envelope, decode), so
+        # the payload serializes by its own type.
+        record = env.model_dump(mode="python")
         buf = io.BytesIO()
         buf.write(MAGIC)
         buf.write(et.fingerprint)
