@@ -177,8 +177,8 @@ class Consumer:
                 elif self._skipped:  # quiet now: commit what was skipped
                     await self._commit({})
         finally:
-            with contextlib.suppress(Exception):
-                await self._commit({})
+            with contextlib.suppress(Exception):  # best effort: skipped events are re-skipped
+                await asyncio.wait_for(self._commit({}), 5)
             await self.kafka.stop()
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
