@@ -41,10 +41,12 @@ class RuleSet:
     version: int
     rules: list[dict]
     checks: list = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # "rule 'id' (name)", for reasons
 
     @classmethod
     def of(cls, rules: list[dict], version: int = 0) -> RuleSet:
-        return cls(version, rules, [lang.compile_conditions(r.get("when", {})) for r in rules])
+        return cls(version, rules, [lang.compile_conditions(r.get("when", {})) for r in rules],
+                   [f"rule '{r['id']}' ({r.get('name', '')})" for r in rules])
 
 
 @dataclass
@@ -194,7 +196,7 @@ def decide(task: TaskCreated, rules: list[dict] | RuleSet, staff: list[Staff] | 
                 continue
             if "queue" in target and not set(target) - {"queue", "timeout_s"}:
                 return Decision(target["queue"], None, rule["id"],
-                                f"rule '{rule['id']}' ({rule.get('name', '')}): queue {target['queue']}",
+                                f"{ruleset.names[ri]}: queue {target['queue']}",
                                 position=(ri, ti))
             matching = index.matching(target, task)
             if exclude:
@@ -207,7 +209,7 @@ def decide(task: TaskCreated, rules: list[dict] | RuleSet, staff: list[Staff] | 
             best = index.by_id[ranked[0][0]]
             return Decision(
                 target.get("queue", DEFAULT_QUEUE), best.user_id, rule["id"],
-                f"rule '{rule['id']}' ({rule.get('name', '')}): {len(free)} available"
+                f"{ruleset.names[ri]}: {len(free)} available"
                 f"{f', {busy} away or full' if busy else ''}; best skill match with the "
                 f"fewest active tasks ({best.active_tasks})",
                 [{"user_id": u, "score": score, "active_tasks": index.by_id[u].active_tasks,

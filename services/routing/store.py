@@ -169,7 +169,7 @@ async def reserve_many(session: AsyncSession, wanted: dict[str, int]) -> dict[st
         FROM unnest(CAST(:ids AS text[]), CAST(:ks AS int[])) AS w(id, k)
         WHERE staff.user_id = w.id AND staff.active_tasks + w.k <= staff.capacity
         RETURNING staff.user_id, staff.active_tasks"""),
-        {"ids": list(wanted), "ks": list(wanted.values())})
+        {"ids": _array(wanted), "ks": _array(wanted.values())})
     return {r[0]: r[1] for r in got}
 
 
