@@ -52,13 +52,13 @@ async def _choose(session, task: TaskCreated, rules: domain.RuleSet, staff: doma
         staff.set_load(d.owner_id, staff.by_id[d.owner_id].capacity)
 
 
-def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> dict:
-    """What routing keeps to move the task on if nobody accepts it in time."""
+def _offer(task: TaskCreated, d: domain.Decision, offered: list[str]) -> tuple:
+    """What routing keeps to move the task on if nobody accepts it in time, as
+    store.OFFER's columns: the task, rule and target position, who had it, until when."""
     if not (d.owner_id and d.timeout_s and d.position):
-        return {"task": None, "offer_expires_at": None, "offered": offered}
-    return {"task": task.model_dump(mode="json"), "rule_pos": d.position[0],
-            "target_pos": d.position[1], "offered": offered,
-            "offer_expires_at": datetime.now(UTC) + timedelta(seconds=d.timeout_s)}
+        return None, None, None, offered, None
+    return (task.model_dump(mode="json"), d.position[0], d.position[1], offered,
+            datetime.now(UTC) + timedelta(seconds=d.timeout_s))
 
 
 async def _context(session, orgs: set[str], task_ids: list = ()):
@@ -125,15 +125,14 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
             for u in short:
                 if u in index.by_id:
                     index.set_load(u, truth.get(u, index.by_id[u].capacity))
-    decided: list[dict] = []
+    decided: list[tuple] = []
     for e, rules, d in todo:
         task = e.payload
         if d.owner_id in short:
             d = await _choose(s, task, rules, indexes[e.org_id])
-        decided.append({"task_id": task.task_id, "org_id": e.org_id, "queue": d.queue,
-                        "owner_id": d.owner_id, "rule_id": d.rule_id, "rule_version": rules.version,
-                        "reason": d.reason, "candidates": d.candidates,
-                        **_offer(task, d, [d.owner_id] if d.owner_id else [])})
+        decided.append((task.task_id, e.org_id, d.queue, d.owner_id, d.rule_id, rules.version,
+                        d.reason, d.candidates,
+                        *_offer(task, d, [d.owner_id] if d.owner_id else [])))
         await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                                   rule_id=d.rule_id, rule_version=rules.version, reason=d.reason,
                                   candidates=d.candidates), cause=e, key=str(task.task_id))
@@ -175,7 +174,7 @@ async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:
     await store.follow(uow.session, task.task_id, owner_id=d.owner_id, queue=d.queue,
                        rule_id=d.rule_id, rule_version=rules.version, reason=reason,
                        candidates=d.candidates, decided_at=datetime.now(UTC),
-                       **_offer(task, d, offered))
+                       **dict(zip(store.OFFER, _offer(task, d, offered), strict=True)))
     await uow.emit(TaskRouted(task_id=task.task_id, queue=d.queue, owner_id=d.owner_id,
                               rule_id=d.rule_id, rule_version=rules.version, reason=reason,
                               candidates=d.candidates, reoffer=True),

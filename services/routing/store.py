@@ -187,19 +187,19 @@ async def adjust(session: AsyncSession, user_id: str | None, delta: int) -> None
             active_tasks=sa.func.greatest(staff.c.active_tasks + delta, 0)))
 
 
-RECORD = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
-          "rule_id": "text", "rule_version": "int4", "reason": "text", "candidates": "jsonb",
-          "task": "jsonb", "rule_pos": "int4", "target_pos": "int4", "offered": "jsonb",
-          "offer_expires_at": "timestamptz"}
+DECISION = {"task_id": "uuid", "org_id": "text", "queue": "text", "owner_id": "text",
+            "rule_id": "text", "rule_version": "int4", "reason": "text", "candidates": "jsonb"}
+OFFER = {"task": "jsonb", "rule_pos": "int4", "target_pos": "int4", "offered": "jsonb",
+         "offer_expires_at": "timestamptz"}
 
 
-async def record(session: AsyncSession, decisions: list[dict]) -> None:
-    """Keep each decision and start following the task's owner and offer: one binary COPY
-    (these tasks have no row yet: the poll's ``snapshot`` said so, and a task's events are
-    consumed in order by one worker; a race would fail the batch, which is then redone)."""
-    if decisions:
-        await db.copy_rows(session, "routed_task", RECORD,
-                           ([d.get(c) for c in RECORD] for d in decisions))
+async def record(session: AsyncSession, rows: list[tuple]) -> None:
+    """Keep each decision and start following the task's owner and offer (rows: the
+    DECISION then the OFFER columns): one binary COPY (these tasks have no row yet: the
+    poll's ``snapshot`` said so, and a task's events are consumed in order by one worker;
+    a race would fail the batch, which is then redone)."""
+    if rows:
+        await db.copy_rows(session, "routed_task", DECISION | OFFER, rows)
 
 
 async def routed(session: AsyncSession, task_id: uuid.UUID):
