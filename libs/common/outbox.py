@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from common import logs, metrics
+from common import db, logs, metrics
 from common.uow import NOTIFY_CHANNEL, decode_headers
 
 log = logs.get(__name__)
@@ -54,9 +54,8 @@ class OutboxRelay:
             ]
             await asyncio.gather(*futures)  # every row acknowledged before we delete any
             # Exactly the rows we read: a row with a lower id may commit after our SELECT.
-            # The ids as one array literal (not a bound parameter per id).
             await conn.execute(sa.text(f"DELETE FROM {ob.name} WHERE id = ANY(CAST(:ids AS bigint[]))"),
-                               {"ids": "{" + ",".join(str(r.id) for r in rows) + "}"})
+                               {"ids": db.array_literal(r.id for r in rows)})
         for r in rows:
             metrics.EVENTS_OUT.labels(self.service, r.topic).inc()
         metrics.OUTBOX_PENDING.labels(self.service).set(len(rows))

@@ -13,6 +13,7 @@ from common import rules as lang
 from common.events.generated import TaskCreated
 
 DEFAULT_QUEUE = "default"
+CACHE_LIMIT = 10_000  # entries in each of a staff index's caches before it starts again
 
 
 @dataclass
@@ -83,7 +84,6 @@ class StaffIndex:
     across polls and changes only through ``set_load`` (see handlers)."""
 
     def __init__(self, staff: list[Staff]) -> None:
-        self.staff = staff
         self.by_id = {p.user_id: p for p in staff}
         self.all_ids = frozenset(self.by_id)
         self.by_role: dict[str, set[str]] = {}
@@ -135,6 +135,8 @@ class StaffIndex:
             sets += [self.by_skill.get(k, set()) for k in target.get("skills", ())]
             sets.sort(key=len)
             got = frozenset(sets[0].intersection(*sets[1:]) if sets else self.all_ids)
+            if len(self._pools) > CACHE_LIMIT:  # e.g. many named users that do not exist
+                self._pools.clear()
             self._pools[key] = got
         return got
 
@@ -170,7 +172,7 @@ class StaffIndex:
             groups = [(j, at_least[j] - (at_least[j + 1] if j + 1 < len(at_least) else set()))
                       for j in range(len(at_least) - 1, -1, -1)]
             groups = [(j, sorted(g)) for j, g in groups if g]
-            if len(self._groups) > 10_000:  # many distinct tag sets: start again
+            if len(self._groups) > CACHE_LIMIT:  # many distinct tag sets: start again
                 self._groups.clear()
             self._groups[key] = groups
         return groups

@@ -81,14 +81,10 @@ async def _context(session, orgs: set[str], task_ids: list = ()):
             _rule_sets[o] = (versions[o][1], domain.RuleSet.of(got[o][1], got[o][0])
                              if o in got else DEFAULT_RULE_SET)
     indexes = {o: _indexes[o][1] for o in orgs}
-    kept_indexes = [indexes[o] for o in orgs - staff_stale]
-    if kept_indexes:  # their loads may have moved since the last poll
-        for uid, active, last in snap.loads:
-            for index in kept_indexes:
-                if uid in index.by_id:
-                    if index.load[uid][:2] != (active, last):
-                        index.set_load(uid, active, last)
-                    break
+    for org, uid, active, last in snap.loads:  # loads may have moved since the last poll
+        loaded = None if org in staff_stale else indexes[org].load.get(uid)
+        if loaded is not None and loaded[:2] != (active, last):
+            indexes[org].set_load(uid, active, last)
     return snap.routed, {o: _rule_sets[o][1] for o in orgs}, indexes
 
 

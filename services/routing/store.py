@@ -88,7 +88,7 @@ SELECT
     FROM unnest(CAST(:orgs AS text[])) AS o(org_id)
     LEFT JOIN staff_stamp s ON s.org_id = o.org_id
     LEFT JOIN rule_set r ON r.org_id = o.org_id),
-  (SELECT coalesce(json_agg(json_build_array(user_id, active_tasks,
+  (SELECT coalesce(json_agg(json_build_array(org_id, user_id, active_tasks,
                                              extract(epoch FROM last_assigned_at))), '[]')
     FROM staff WHERE org_id = ANY(CAST(:orgs AS text[])) AND active)""")
 
@@ -99,7 +99,8 @@ class Snapshot:
     # per org, what its staff index and rule set are built from: (staff stamp, (rule set
     # version, change time)); None where the org has no staff or no rule set
     versions: dict[str, tuple]
-    loads: list[tuple[str, int, float]]  # (user, active tasks, last assigned epoch seconds)
+    # (org, user, active tasks, last assigned as epoch seconds)
+    loads: list[tuple[str, str, int, float]]
 
 
 async def snapshot(session: AsyncSession, org_ids: set[str],
@@ -107,23 +108,17 @@ async def snapshot(session: AsyncSession, org_ids: set[str],
     """What a poll needs to know before deciding, in one round trip: which tasks are
     routed already, whether the orgs' staff or rules changed, and everyone's load."""
     routed, versions, loads = (await session.execute(_SNAPSHOT, {
-        "ids": _array(task_ids), "orgs": _array(org_ids)})).one()
+        "ids": db.array_literal(task_ids), "orgs": db.array_literal(org_ids)})).one()
     return Snapshot(
         {uuid.UUID(t) for t in routed},
         {org: (stamp, (version, changed) if version is not None else None)
          for org, stamp, version, changed in versions or ()},
-        [(u, n, last or 0.0) for u, n, last in loads])
+        [(org, u, n, last or 0.0) for org, u, n, last in loads])
 
 
-def _array(values) -> str:
-    """A PostgreSQL array literal, each element quoted (an org id may hold a comma or a
-    quote): one text parameter, cheaper than psycopg's per-element list adapter."""
-    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
-
-
-def _texts(values) -> sa.BindParameter:
-    return sa.bindparam(None, list(values), type_=ARRAY(sa.Text))
+def _texts(values):
+    """``values`` as a text[] parameter (one array literal; see db.array_literal)."""
+    return sa.cast(sa.bindparam(None, db.array_literal(values), type_=sa.Text), ARRAY(sa.Text))
 
 
 async def staff_of(session: AsyncSession, org_ids: set[str]) -> list:
@@ -169,7 +164,7 @@ async def reserve_many(session: AsyncSession, wanted: dict[str, int]) -> dict[st
         FROM unnest(CAST(:ids AS text[]), CAST(:ks AS int[])) AS w(id, k)
         WHERE staff.user_id = w.id AND staff.active_tasks + w.k <= staff.capacity
         RETURNING staff.user_id, staff.active_tasks"""),
-        {"ids": _array(wanted), "ks": _array(wanted.values())})
+        {"ids": db.array_literal(wanted), "ks": db.array_literal(wanted.values())})
     return {r[0]: r[1] for r in got}
 
 

@@ -100,4 +100,5 @@ async def test_org_ids_with_commas_and_quotes_reach_postgresql_whole(migrate):
         snap = await store.snapshot(s, set(odd))
     await ctx.engine.dispose()
     assert set(snap.versions) == set(odd) and all(v[0] for v in snap.versions.values())
-    assert sorted(u for u, _, _ in snap.loads) == ["u-0", "u-1", "u-2"]
+    assert sorted((u, o) for o, u, _, _ in snap.loads) == [("u-0", odd[0]), ("u-1", odd[1]),
+                                                          ("u-2", odd[2])]
