@@ -20,8 +20,18 @@ def payload_schema_files(root: Path = SCHEMA_DIR) -> list[Path]:
     return sorted(p for p in root.glob("*/*.avsc"))
 
 
+# Field attributes that bound values (common.limits reads them from the schemas); the
+# generator would render them as deprecated pydantic ``Field`` extras, so they stay out.
+LIMIT_KEYS = ("maxLength", "maxItems")
+
+
+def _without_limits(schema: dict) -> dict:
+    return {**schema, "fields": [{k: v for k, v in f.items() if k not in LIMIT_KEYS}
+                                 for f in schema["fields"]]}
+
+
 def render(root: Path = SCHEMA_DIR) -> str:
-    schemas = [json.loads(p.read_text()) for p in payload_schema_files(root)]
+    schemas = [_without_limits(json.loads(p.read_text())) for p in payload_schema_files(root)]
     body = ModelGenerator().render_module(schemas=schemas, model_type=ModelType.PYDANTIC.value)
     return HEADER + body.rstrip() + "\n"
 

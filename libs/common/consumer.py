@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import traceback
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from common import events, logs, metrics
+from common import events, logs, metrics, topics
 from common.events import DecodeError, Envelope, utcnow
 from common.topics import Topic
 from common.uow import UnitOfWork
@@ -86,6 +85,25 @@ class _Isolate(Exception):
 class _Retry(Exception):
     def __init__(self, index: int, cause: BaseException) -> None:
         self.index, self.cause = index, cause
+
+
+class _Tally:
+    """A poll's outcomes, counted once: kept while the poll's transaction may still be
+    redone (a retry, or one savepoint per event after a failure) and added to the metrics
+    only after it commits."""
+
+    def __init__(self) -> None:
+        self.events: Counter[tuple[str, str, str]] = Counter()  # topic, event_type, outcome
+        self.dead: Counter[tuple[str, str]] = Counter()  # topic, stage
+        self.handler_s: list[tuple[str, float]] = []
+
+    def apply(self, service: str) -> None:
+        for (topic, event_type, outcome), n in self.events.items():
+            metrics.EVENTS_IN.labels(service, topic, event_type, outcome).inc(n)
+        for (topic, stage), n in self.dead.items():
+            metrics.DEAD_LETTERS.labels(service, topic, stage).inc(n)
+        for event_type, seconds in self.handler_s:
+            metrics.HANDLER_SECONDS.labels(service, event_type).observe(seconds)
 
 
 def _header(msg: ConsumerRecord, name: str) -> str | None:
@@ -157,6 +175,14 @@ class Consumer:
         self.routes = {s.topic.name: s for s in subscriptions}
         self._names = {s.topic.name: {events.REGISTRY.type_of(m).name for m in s.handlers}
                        for s in subscriptions}
+        # Every type that travels on each declared topic (common.topics): one of these this
+        # service does not handle is skipped unread; any other type is read, and
+        # dead-lettered as on the wrong topic. A topic not declared there carries anything.
+        self._carried = {name: self._names[name] | {
+            et.name for et in events.REGISTRY.by_name.values()
+            if et.topic is not None and et.topic.name == name}
+            if name in topics.BY_NAME else None for name in self.routes}
+        self._tally = _Tally()
         self.transient_retries = transient_retries
         self.healthy = True
         # Offsets of polls that held nothing for this service, committed with the next
@@ -198,6 +224,7 @@ class Consumer:
         isolate = False  # after a handler failure: one savepoint per event to set it apart
         attempt = 0
         while True:
+            self._tally = _Tally()  # a redone poll counts afresh
             try:
                 worked = await self._process_batch(msgs, give_up, isolate)
                 break
@@ -212,13 +239,15 @@ class Consumer:
                 delay = min(0.1 * 2 ** attempt, 5.0)
                 log.warning("batch_retry", topic=msgs[r.index].topic,
                             partition=msgs[r.index].partition, offset=msgs[r.index].offset,
-                            error=str(r.cause), retry_in_s=delay)
+                            error=r.cause, retry_in_s=delay)
                 await asyncio.sleep(delay)
             except Exception as exc:  # the database itself is down: wait, never skip
                 self.healthy = False
-                log.error("batch_failed", error=str(exc), events=len(msgs))
+                if logs.every(f"{self.service}-batch-failed"):
+                    log.error("batch_failed", error=exc, events=len(msgs))
                 await asyncio.sleep(2.0)
         self.healthy = True
+        self._tally.apply(self.service)
         offsets = {tp: ms[-1].offset + 1 for tp, ms in batches.items()}
         if worked or time.monotonic() - self._committed_at > IDLE_COMMIT_S:
             await self._commit(offsets)
@@ -237,7 +266,9 @@ class Consumer:
         ignored: Counter[tuple[str, str]] = Counter()  # counted once per poll
         for i, msg in enumerate(msgs):
             declared = _header(msg, "event_type")
-            if i not in give_up and declared is not None and declared not in self._names[msg.topic]:
+            carried = self._carried[msg.topic]
+            if (i not in give_up and declared is not None and declared not in self._names[msg.topic]
+                    and (carried is None or declared in carried)):
                 # Not ours: skip without decoding (most task events, for most services).
                 ignored[msg.topic, declared] += 1
             else:
@@ -256,7 +287,10 @@ class Consumer:
                 try:
                     env = events.decode(msg.value)
                 except DecodeError as exc:
-                    await self._dead_letter(uow, msg, "decode", str(exc))
+                    await self._dead_letter(uow, msg, "decode", logs.error_text(exc))
+                    continue
+                if (why := self._misplaced(msg, env)) is not None:
+                    await self._dead_letter(uow, msg, "topic", why)
                     continue
                 handler = self.routes[msg.topic].handlers.get(type(env.payload))
                 if handler is None:
@@ -276,8 +310,7 @@ class Consumer:
                 env = item[2]
                 if env.event_id in seen or (env.event_id not in fresh and type(env.payload)
                                             not in self.routes[item[1].topic].own_ledger):
-                    metrics.EVENTS_IN.labels(self.service, item[1].topic, env.event_type,
-                                             "duplicate").inc()
+                    self._tally.events[item[1].topic, env.event_type, "duplicate"] += 1
                     continue
                 seen.add(env.event_id)  # the same event twice in one batch runs once
                 run.append(item)
@@ -290,9 +323,21 @@ class Consumer:
             await uow.finish()
         return True
 
+    def _misplaced(self, msg: ConsumerRecord, env: Envelope) -> str | None:
+        """Why an event that decoded cannot be taken from this topic, if it cannot."""
+        carried = self._carried[msg.topic]
+        if carried is not None and env.event_type not in carried:
+            home = events.REGISTRY.by_name[env.event_type].topic
+            return (f"{env.event_type} does not travel on {msg.topic}"
+                    + (f" (its topic is {home.name})" if home else ""))
+        declared = _header(msg, "event_type")
+        if declared is not None and declared != env.event_type:
+            return f"header event_type {declared[:64]!r} does not match the body's {env.event_type}"
+        return None
+
     def _count_ignored(self, ignored: Counter[tuple[str, str]]) -> None:
         for (topic, event_type), n in ignored.items():
-            metrics.EVENTS_IN.labels(self.service, topic, event_type, "ignored").inc(n)
+            self._tally.events[topic, event_type, "ignored"] += n
 
     async def _handle_many(self, uow: UnitOfWork, handler: Handler,
                            items: list[tuple[int, ConsumerRecord, Envelope, Handler]]) -> None:
@@ -301,12 +346,11 @@ class Consumer:
         try:
             await handler([env for _, _, env, _ in items], uow)
         except Exception as exc:
-            log.info("batch_isolating", events=len(items), error=f"{type(exc).__name__}: {exc}")
+            log.info("batch_isolating", events=len(items), error=exc)
             raise _Isolate() from exc
         event_type = items[0][2].event_type
-        metrics.HANDLER_SECONDS.labels(self.service, event_type).observe(time.perf_counter() - t0)
-        metrics.EVENTS_IN.labels(self.service, items[0][1].topic, event_type,
-                                 "handled").inc(len(items))
+        self._tally.handler_s.append((event_type, time.perf_counter() - t0))
+        self._tally.events[items[0][1].topic, event_type, "handled"] += len(items)
 
     async def _handle_one(self, uow: UnitOfWork, index: int, msg: ConsumerRecord,
                           env: Envelope, handler: Handler) -> None:
@@ -324,18 +368,18 @@ class Consumer:
                 uow.discard()
                 if is_transient(exc):
                     raise _Retry(index, exc) from exc
-                log.error("handler_failed", error=str(exc),
-                          traceback=traceback.format_exc(limit=5))
-                await self._dead_letter(uow, msg, "handle", f"{type(exc).__name__}: {exc}")
+                log.error("handler_failed", error=exc, where=logs.where(exc))
+                await self._dead_letter(uow, msg, "handle", logs.error_text(exc))
                 await uow.session.execute(
                     sa.update(self.processed).where(self.processed.c.event_id == env.event_id)
                     .values(outcome="dead_lettered"))
                 return
-        metrics.EVENTS_IN.labels(self.service, msg.topic, env.event_type, "handled").inc()
+        self._tally.events[msg.topic, env.event_type, "handled"] += 1
 
     async def _dead_letter(self, uow: UnitOfWork, msg: ConsumerRecord, stage: str,
                            reason: str) -> None:
-        """Queue the original message for ``<topic>.dlq`` with why, where and when."""
+        """Queue the original message for ``<topic>.dlq`` with why, where and when (the
+        reason names fields and classes, never values: see logs.error_text)."""
         headers = list(msg.headers or ()) + [
             ("dlq.reason", reason.encode()),
             ("dlq.stage", stage.encode()),
@@ -346,8 +390,9 @@ class Consumer:
             ("dlq.failed_at", utcnow().isoformat().encode()),
         ]
         await uow.write_raw(f"{msg.topic}.dlq", msg.key, msg.value or b"", headers)
-        metrics.DEAD_LETTERS.labels(self.service, msg.topic, stage).inc()
-        metrics.EVENTS_IN.labels(self.service, msg.topic, _header(msg, "event_type") or "?",
-                                 "dead_lettered").inc()
+        self._tally.dead[msg.topic, stage] += 1
+        event_type = _header(msg, "event_type") or "?"
+        self._tally.events[msg.topic, event_type if event_type in events.REGISTRY.by_name
+                           else "?", "dead_lettered"] += 1
         log.warning("dead_lettered", topic=msg.topic, partition=msg.partition,
                     offset=msg.offset, stage=stage, reason=reason)

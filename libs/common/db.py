@@ -19,7 +19,7 @@ MIGRATIONS_ENV = Path(__file__).with_name("migrations_env")
 
 
 def add_common_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
-    """Declare the outbox and processed_event tables on a service's metadata."""
+    """Declare the outbox, outbox_dead and processed_event tables on a service's metadata."""
     outbox = sa.Table(
         "outbox", metadata,
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -30,6 +30,7 @@ def add_common_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
                   server_default=sa.func.now()),
     )
+    outbox_dead_table(metadata)
     processed = sa.Table(
         "processed_event", metadata,
         sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
@@ -40,6 +41,31 @@ def add_common_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
                   server_default=sa.func.now()),
     )
     return outbox, processed
+
+
+def outbox_dead_table(metadata: sa.MetaData) -> sa.Table:
+    """Events the broker refuses for good (too large, invalid), set aside by the relay with
+    the reason, so the events behind them publish; kept whole for an operator to inspect."""
+    return sa.Table(
+        "outbox_dead", metadata,
+        sa.Column("id", sa.BigInteger, primary_key=True),  # the outbox row's id
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", BYTEA, nullable=True),
+        sa.Column("value", BYTEA, nullable=False),
+        sa.Column("headers", JSONB, nullable=False, server_default="[]"),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+    )
+
+
+def create_outbox_dead_table(bind) -> None:
+    """Migration step: the outbox_dead table (added after the first version)."""
+    md = sa.MetaData()
+    outbox_dead_table(md)
+    md.create_all(bind)
 
 
 def _json_dumps(value) -> str:
@@ -142,4 +168,5 @@ def create_common_tables(bind) -> None:
     """Migration step: the outbox and processed_event tables, as of their first version."""
     md = sa.MetaData()
     add_common_tables(md)
+    md.remove(md.tables["outbox_dead"])  # its own migration step (create_outbox_dead_table)
     md.create_all(bind)

@@ -1,16 +1,28 @@
-"""aiokafka clients built from settings, and topic creation."""
+"""aiokafka clients built from settings, topic creation, and keeping topics declared."""
 from __future__ import annotations
 
 import asyncio
+import functools
 
+import aiokafka.client
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 
-from common import logs, topics
+from common import logs, metrics, topics
 from common.settings import CommonSettings
 
 log = logs.get(__name__)
+
+# Topics are declared (common.topics) with their partitions and created by us, never by a
+# broker's auto-creation: after a restart of a broker that keeps nothing, a client's
+# metadata request would otherwise create each topic with the broker's default partition
+# count (4 on Tansu) before anyone could declare it. aiokafka always asks for
+# auto-creation and has no option for it, so its metadata requests say no here; a worker
+# declares missing topics again (``keep_topics``).
+aiokafka.client.MetadataRequest = functools.partial(MetadataRequest,
+                                                    allow_auto_topic_creation=False)
 
 
 def producer(settings: CommonSettings, client_id: str) -> AIOKafkaProducer:
@@ -18,7 +30,9 @@ def producer(settings: CommonSettings, client_id: str) -> AIOKafkaProducer:
     # plus idempotent consumers give the exactly-once effect anyway (ARCHITECTURE.md).
     return AIOKafkaProducer(
         client_id=client_id, acks="all", linger_ms=settings.kafka_linger_ms,
-        max_batch_size=1 << 20, request_timeout_ms=15000, **settings.kafka_common(),
+        max_batch_size=min(1 << 20, settings.kafka_max_message_bytes),
+        max_request_size=settings.kafka_max_message_bytes, request_timeout_ms=15000,
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms, **settings.kafka_common(),
     )
 
 
@@ -34,6 +48,7 @@ def consumer(settings: CommonSettings, *topic_names: str, group_id: str) -> AIOK
         rebalance_timeout_ms=settings.kafka_rebalance_timeout_ms,
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         max_poll_records=settings.kafka_max_poll_records,
+        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         **settings.kafka_common(),
     )
 
@@ -57,6 +72,24 @@ async def ensure_topics(settings: CommonSettings, declared=None) -> list[str]:
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def keep_topics(settings: CommonSettings, every_s: float = 5.0) -> None:
+    """Declare missing topics again while the worker runs (a broker that lost them on a
+    restart gets them back with their declared partitions), and keep ``wq_broker_up``."""
+    while True:
+        try:
+            created = await asyncio.wait_for(ensure_topics(settings), every_s * 2)
+            metrics.BROKER_UP.set(1)
+            if created:
+                log.warning("topics_declared_again", topics=len(created))
+        except asyncio.CancelledError:
+            raise
+        except (KafkaError, OSError, TimeoutError) as exc:
+            metrics.BROKER_UP.set(0)
+            if logs.every("keep-topics"):
+                log.warning("broker_unavailable", error=exc)
+        await asyncio.sleep(every_s)
 
 
 async def ping(settings: CommonSettings, timeout: float = 2.0) -> None:

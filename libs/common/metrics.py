@@ -16,7 +16,15 @@ HANDLER_SECONDS = Histogram(
 )
 BATCH_SECONDS = Histogram("wq_batch_seconds", "One consumed batch: decode, handle, commit",
                           ["service", "topic"])
-OUTBOX_PENDING = Gauge("wq_outbox_pending", "Rows waiting in the outbox at the last relay pass",
-                       ["service"])
+OUTBOX_PENDING = Gauge("wq_outbox_pending", "Events waiting in the outbox", ["service"])
+OUTBOX_OLDEST_S = Gauge("wq_outbox_oldest_age_seconds",
+                        "How long the oldest event in the outbox has waited (0: empty)", ["service"])
+OUTBOX_ERRORS = Counter("wq_outbox_relay_errors_total",
+                        "Relay passes that failed (broker or database away); they are retried",
+                        ["service"])
+OUTBOX_DEAD = Counter("wq_outbox_dead_letters_total",
+                      "Events the broker refuses for good (too large, invalid), set aside in "
+                      "outbox_dead instead of blocking the events behind them", ["service", "topic"])
+BROKER_UP = Gauge("wq_broker_up", "1 when the broker answered this process's last check")
 RETRIES = Counter("wq_transient_retries_total", "Batches retried after a transient error",
                   ["service", "topic"])

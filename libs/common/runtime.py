@@ -18,13 +18,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from common import db, health, kafka, logs
+from common import db, edge, health, kafka, logs
 from common.consumer import Consumer, Subscription
 from common.outbox import OutboxRelay
 from common.settings import CommonSettings
@@ -84,8 +82,10 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
     await producer.start()
     relay = OutboxRelay(service=spec.name, engine=ctx.engine, outbox=ctx.outbox,
                         producer=producer, listen_dsn=_psycopg_dsn(s.database_url),
-                        batch_size=s.outbox_batch_size, poll_interval=s.outbox_poll_interval_s)
-    tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+                        batch_size=s.outbox_batch_size, poll_interval=s.outbox_poll_interval_s,
+                        max_message_bytes=s.kafka_max_message_bytes)
+    tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
+             asyncio.create_task(kafka.keep_topics(s), name="keep-topics")]
     consumer = None
     if spec.subscriptions:
         consumer = Consumer(
@@ -100,7 +100,8 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
     server = None
     if s.health_port:
         app = FastAPI(title=f"{spec.name} worker")
-        app.include_router(health.router(f"{spec.name}-worker", health.checks_for(s, ctx.engine)))
+        app.include_router(health.router(f"{spec.name}-worker", health.checks_for(
+            s, ctx.engine, ctx.outbox, broker_required=True)))
         server = uvicorn.Server(uvicorn.Config(app, host="0.0.0.0", port=s.health_port,
                                                log_config=None, access_log=False))
         tasks.append(asyncio.create_task(server.serve(), name="health"))
@@ -118,7 +119,8 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     crashed = [t for t in done if t is not stopper and t.exception()]
     for t in crashed:
-        log.error("worker_task_crashed", task=t.get_name(), error=repr(t.exception()))
+        log.error("worker_task_crashed", task=t.get_name(), error=t.exception(),
+                  where=logs.where(t.exception()))
     log.info("worker_stopping", service=spec.name)
     if server:
         server.should_exit = True
@@ -135,50 +137,30 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
         raise SystemExit(1)
 
 
-def _field(loc: tuple, body: dict) -> str:
-    """'body.DenialPosted.payload.amount' → 'payload.amount' (drop the body and union tag)."""
-    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
-    if parts and parts[0] == body.get("event_type"):
-        parts = parts[1:]
-    return ".".join(str(x) for x in parts)
-
-
 def create_api(spec: ServiceSpec, settings: CommonSettings | None = None) -> FastAPI:
     """The service's FastAPI app, with health, metrics and readable validation errors."""
     from contextlib import asynccontextmanager
 
     ctx = spec.context(settings)
 
+    checks = health.checks_for(ctx.settings, ctx.engine, ctx.outbox, broker_required=False)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        await checks.broker.stop()
         await ctx.engine.dispose()
 
     app = FastAPI(title=f"{spec.name}", lifespan=lifespan,
                   description=(spec.router.__doc__ or "") if spec.router else "")
     app.state.ctx = ctx
-    app.include_router(health.router(f"{spec.name}-api", health.checks_for(ctx.settings, ctx.engine)))
+    app.include_router(health.router(f"{spec.name}-api", checks))
     if spec.router:
         app.include_router(spec.router())
     if spec.setup_api:
         spec.setup_api(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        body = exc.body if isinstance(exc.body, dict) else {}
-        errors = [{"field": _field(e["loc"], body), "message": e["msg"], "type": e["type"]}
-                  for e in exc.errors()]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
-                            status_code=422)
-
-    @app.exception_handler(sa.exc.DataError)
-    async def _unstorable(request: Request, exc: sa.exc.DataError) -> JSONResponse:
-        # Input the database cannot hold (a NUL byte in text, a number out of range): the
-        # caller's to fix, so a 4xx that says what, never a 500.
-        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
-        return JSONResponse({"detail": f"a value cannot be stored: {reason}"}, status_code=422)
-
+    edge.install(app, max_body_bytes=ctx.settings.max_body_bytes)
     return app
 
 

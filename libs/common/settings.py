@@ -39,6 +39,13 @@ class CommonSettings(BaseSettings):
     kafka_max_poll_records: int = _shared("KAFKA_MAX_POLL_RECORDS", 500)
     kafka_linger_ms: int = _shared("KAFKA_LINGER_MS", 2)
     kafka_replication_factor: int = _shared("KAFKA_REPLICATION_FACTOR", 1)
+    # The broker's largest message (Kafka's message.max.bytes, ~1 MB by default): the
+    # producer refuses bigger ones itself, and the outbox dead-letters them instead of
+    # retrying an event that can never publish.
+    kafka_max_message_bytes: int = _shared("KAFKA_MAX_MESSAGE_BYTES", 1_000_000)
+    # How soon a client sees a topic that was (re)created: a consumer subscribed to a topic
+    # a restarted broker lost resumes within this.
+    kafka_metadata_max_age_ms: int = _shared("KAFKA_METADATA_MAX_AGE_MS", 10_000)
 
     # -- PostgreSQL: one database per service on this server unless <SVC>_DATABASE_URL says otherwise --
     postgres_server_url: str = _shared(
@@ -53,10 +60,16 @@ class CommonSettings(BaseSettings):
     log_level: str = _shared("LOG_LEVEL", "INFO")
     log_json: bool = _shared("LOG_JSON", True)
 
+    # -- HTTP APIs --
+    max_body_bytes: int = 1_048_576  # a larger request body is refused with 413
+
     # -- worker process --
     health_port: int = 0  # 0: no health server (tests); set per service
     outbox_batch_size: int = 1000
     outbox_poll_interval_s: float = 1.0  # fallback when no NOTIFY arrives
+    # Readiness turns red when the oldest outbox event has waited this long although the
+    # broker answers (the relay is not running, or cannot publish).
+    outbox_stuck_after_s: float = 60.0
     transient_retries: int = 5
 
     @model_validator(mode="after")

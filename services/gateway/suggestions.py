@@ -87,7 +87,7 @@ class NbaClient:
 
     def _failed(self, exc: Exception) -> None:
         self._down_until = time.monotonic() + self.pause_s
-        log.warning("nba_unavailable", error=f"{type(exc).__name__}: {exc}"[:200])
+        log.warning("nba_unavailable", error=exc)
 
     async def suggestions(self, org_id: str, task_ids: list[uuid.UUID]) -> dict[str, dict | None]:
         if not task_ids or not self.available:

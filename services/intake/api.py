@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal, Union
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from common import events
+from common import events, limits
 from common.consumer import handle_now
 from services.intake import domain, store
 from services.intake.handlers import DEFAULTS, HANDLERS
@@ -38,11 +37,11 @@ def _ingest_model(model: type[BaseModel]) -> type[BaseModel]:
         f"{model.__name__}In",
         __config__=ConfigDict(extra="forbid"),
         event_type=(Literal[model.__name__], ...),
-        org_id=(str, Field(min_length=1, max_length=64)),
+        org_id=(limits.text(64, min_length=1), ...),
         event_id=(uuid.UUID | None,
                   Field(None, description="Your id for this event; a retry with it is a no-op")),
         correlation_id=(uuid.UUID | None, None),
-        occurred_at=(datetime | None, None),
+        occurred_at=(limits.Timestamp | None, None),
         payload=(model, ...),
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from common import limits
 from common import rules as rules_lang
 from common.events.generated import (
     ClaimStatusChanged,
@@ -25,6 +26,10 @@ from common.events.generated import (
     TaskRequested,
 )
 
+# A title or description composed from many source fields (fifty reason codes, a long
+# payer name) is cut to what a TaskCreated carries rather than refused.
+TITLE_MAX = limits.max_length(TaskCreated, "title")
+DESCRIPTION_MAX = limits.max_length(TaskCreated, "description")
 TASK_NAMESPACE = uuid.UUID("6f1c2d4e-8a57-4c1b-9b4e-2f0d7f3e5a11")
 PRIORITIES = ("Urgent", "High", "Routine", "Low")
 TASK_TYPES = ("Denial", "Prior Auth", "RxRenewal", "Co-sign", "Referral", "Follow-up",
@@ -32,7 +37,10 @@ TASK_TYPES = ("Denial", "Prior Auth", "RxRenewal", "Co-sign", "Referral", "Follo
 
 
 class Invalid(ValueError):
-    """The event is well-formed but cannot become a task; the message says why."""
+    """The event is well-formed but cannot become a task; the message says why (it names
+    fields and codes, never a patient's data, so it may be logged and dead-lettered)."""
+
+    safe_message = True
 
 
 @dataclass(frozen=True)
@@ -233,8 +241,8 @@ def task_for(org_id: str, p: BaseModel, *, received_at: datetime,
         task_id=task_id_for(org_id, kind, p.source_id),
         task_type=f.task_type,
         priority=f.explicit_priority or priority_for(values, policy),
-        title=f.title,
-        description=f.description,
+        title=limits.clip(f.title, TITLE_MAX),
+        description=limits.clip(f.description, DESCRIPTION_MAX) if f.description else None,
         due_at=due_at(received_at=received_at, policy=policy, limit=f.limit,
                       explicit=f.explicit_due),
         patient_id=getattr(p, "patient_id", None),

@@ -59,7 +59,7 @@ async def precompute(ctx: Context) -> None:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database or Redis briefly away: next tick
-                log.warning("nba_precompute_failed", error=f"{type(exc).__name__}: {exc}")
+                log.warning("nba_precompute_failed", error=exc)
             await asyncio.sleep(s.precompute_tick_s)
     finally:
         await cache.close()
@@ -74,7 +74,7 @@ async def acceptance_gauges(ctx: Context) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("nba_metrics_failed", error=str(exc))
+            log.warning("nba_metrics_failed", error=exc)
         await asyncio.sleep(ctx.settings.metrics_interval_s)
 
 

@@ -91,7 +91,7 @@ async def run(ctx: Context, senders: Senders, retry: Retry, *, poll_s: float, ba
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("alert_delivery_round_failed", error=str(exc))
+            log.warning("alert_delivery_round_failed", error=exc)
             n = 0
         if n < batch:
             await asyncio.sleep(poll_s)

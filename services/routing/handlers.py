@@ -153,7 +153,7 @@ async def expire_offers(ctx) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bad moment for the database: try at the next tick
-            log.warning("offer_sweep_failed", error=str(exc))
+            log.warning("offer_sweep_failed", error=exc)
 
 
 async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:

@@ -52,7 +52,7 @@ async def _every(ctx: Context, interval: float, name: str) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database briefly away: the next round catches up
-            log.warning("sla_sweep_failed", by=name, error=str(exc))
+            log.warning("sla_sweep_failed", by=name, error=exc)
         await asyncio.sleep(interval)
 
 

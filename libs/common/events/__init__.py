@@ -20,16 +20,23 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common import topics
+from common import limits, topics
 from common.codegen import SCHEMA_DIR, payload_schema_files
 from common.events import generated
+
+# Every generated model carries the bounds its schema declares (common.limits), wherever
+# it is built: an HTTP body, a decoded event, a handler's new event.
+limits.bind(generated, payload_schema_files())
 
 MAGIC = b"\xc3\x01"  # Avro single-object encoding marker
 P = TypeVar("P", bound=BaseModel)
 
 
 class DecodeError(Exception):
-    """The bytes are not an event this service can read; the reason is for a person."""
+    """The bytes are not an event this service can read; the reason is for a person (it
+    names fields and rules, never the values, so it may be logged and dead-lettered)."""
+
+    safe_message = True
 
 
 def utcnow() -> datetime:
@@ -50,13 +57,13 @@ class Envelope(BaseModel, Generic[P]):
     model_config = ConfigDict(frozen=True)
 
     event_id: uuid.UUID = Field(default_factory=new_id)
-    event_type: str
-    org_id: str = Field(min_length=1, max_length=64)
-    occurred_at: datetime = Field(default_factory=utcnow)
+    event_type: limits.text(64)
+    org_id: limits.text(64, min_length=1)
+    occurred_at: limits.Timestamp = Field(default_factory=utcnow)
     correlation_id: uuid.UUID = Field(default_factory=new_id)
     causation_id: uuid.UUID | None = None
-    producer: str
-    schema_version: int = 1
+    producer: limits.text(64)
+    schema_version: limits.Int32 = 1
     payload: P
 
     @property
@@ -164,7 +171,8 @@ class Registry:
         try:
             record = schemaless_reader(io.BytesIO(data[10:]), et.schema, None)
         except Exception as exc:  # fastavro raises many types on truncated/corrupt bodies
-            raise DecodeError(f"{et.name}: body does not match its schema ({exc})") from exc
+            raise DecodeError(f"{et.name}: body does not match its schema "
+                              f"({type(exc).__name__})") from exc
         try:
             return et.envelope.model_validate(record)
         except ValidationError as exc:

@@ -125,7 +125,8 @@ async def test_redelivery_and_bad_input_change_nothing_and_the_loop_goes_on(env)
     assert len(dlq) == 2
     reasons = [dict(r.headers)["dlq.reason"] for r in dlq]
     assert "not Avro single-object encoding" in reasons[0]
-    assert "ValueError: cannot handle boom-1" in reasons[1]
+    # The handler's exception is named by its class: its text may quote payload values.
+    assert reasons[1] == "ValueError" and "boom-1" not in str(dlq[1].headers)
     assert dlq[0].value == b"{\"claim\": \"not an avro event\"}"  # original bytes kept
     assert dict(dlq[0].headers)["dlq.stage"] == "decode"
     assert dict(dlq[1].headers)["event_type"] == "DenialPosted"  # original headers kept

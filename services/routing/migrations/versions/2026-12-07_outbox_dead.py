@@ -1,0 +1,22 @@
+"""routing: outbox_dead, where the relay sets aside events the broker refuses for good
+
+Revision ID: routing_outbox_dead
+Revises: routing_0005
+Create Date: 2026-12-07
+"""
+from alembic import op
+
+from common.db import create_outbox_dead_table
+
+revision = "routing_outbox_dead"
+down_revision = "routing_0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_outbox_dead_table(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_table("outbox_dead")
