@@ -36,7 +36,7 @@ class BodyLimit:
                     await self._refuse(send)
                     return
         seen = 0
-        started = False
+        state = {"started": False, "refused": False}
 
         async def limited() -> Message:
             nonlocal seen
@@ -44,20 +44,21 @@ class BodyLimit:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    # Answer now, and tell the app the client left, so it stops reading.
+                    if not state["started"] and not state["refused"]:
+                        state["refused"] = True
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return msg
 
         async def tracking(msg: Message) -> None:
-            nonlocal started
+            if state["refused"]:
+                return  # the app's own answer to the cut-off body goes nowhere
             if msg["type"] == "http.response.start":
-                started = True
+                state["started"] = True
             await send(msg)
 
-        try:
-            await self.app(scope, limited, tracking)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, limited, tracking)
 
     async def _refuse(self, send: Send) -> None:
         body = (b'{"detail":"request body too large: at most %d bytes"}' % self.max_bytes)
@@ -65,10 +66,6 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _field(loc: tuple, body: dict) -> str:

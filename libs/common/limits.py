@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -176,3 +177,30 @@ def max_length(model: type[BaseModel], field: str) -> int:
 def clip(value: str, limit: int) -> str:
     """``value`` cut to ``limit`` characters, with an ellipsis when cut."""
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def check_document(doc: Any, *, where: str, max_text: int = TEXT_MAX, max_items: int = 200,
+                   max_depth: int = 6) -> None:
+    """Refuse a free-form JSON document (a rule, a policy) with text over ``max_text``
+    characters or with a NUL, a list or object over ``max_items`` entries, or nesting
+    deeper than ``max_depth``: ValueError naming the place."""
+    stack = [(doc, where, 0)]
+    while stack:
+        value, at, depth = stack.pop()
+        if depth > max_depth:
+            raise ValueError(f"{at}: nested deeper than {max_depth} levels")
+        if isinstance(value, str):
+            if len(value) > max_text:
+                raise ValueError(f"{at}: at most {max_text} characters (got {len(value)})")
+            if "\x00" in value:
+                raise ValueError(f"{at}: must not contain a NUL character")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{at}: must be a finite number")
+        elif isinstance(value, dict | list):
+            if len(value) > max_items:
+                raise ValueError(f"{at}: at most {max_items} entries (got {len(value)})")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, v in items:
+                if isinstance(k, str):
+                    stack.append((k, f"{at}: a key", depth + 1))
+                stack.append((v, f"{at}.{k}", depth + 1))

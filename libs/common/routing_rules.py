@@ -3,6 +3,7 @@ the facts they may test, the defaults a new org gets, and their validation. The 
 validates before announcing a change; routing applies it."""
 from __future__ import annotations
 
+from common import limits
 from common import rules as lang
 
 MAX_RULES = 100
@@ -51,9 +52,13 @@ def check_rules(rules: list[dict], known_skills: set[str] | None = None) -> None
         raise lang.RuleError(f"at most {MAX_RULES} rules per org (got {len(rules)})")
     seen: set[str] = set()
     for i, rule in enumerate(rules, 1):
-        name = f"rule {i} ({rule.get('id', 'no id')})"
         if not isinstance(rule, dict) or not rule.get("id"):
             raise lang.RuleError(f"rule {i}: needs an 'id'")
+        try:
+            limits.check_document(rule, where=f"rule {i}")
+        except ValueError as exc:
+            raise lang.RuleError(str(exc)) from None
+        name = f"rule {i} ({str(rule['id'])[:60]})"
         if rule["id"] in seen:
             raise lang.RuleError(f"{name}: the id is used twice")
         seen.add(rule["id"])

@@ -61,7 +61,7 @@ class CommonSettings(BaseSettings):
     log_json: bool = _shared("LOG_JSON", True)
 
     # -- HTTP APIs --
-    max_body_bytes: int = 1_048_576  # a larger request body is refused with 413
+    max_body_bytes: int = 10 * 1024 * 1024  # a larger request body is refused with 413
 
     # -- worker process --
     health_port: int = 0  # 0: no health server (tests); set per service

@@ -17,10 +17,13 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from common import limits
 from services.gateway import actions, auth, domain, store, suggestions
 from services.gateway.auth import CurrentUser, Manager
 
 # ---------- models ----------
+
+Id = limits.text(200)  # a user, patient, payer, view or queue id, a task type, a skill
 
 class TaskOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -113,25 +116,26 @@ class QueueFilter(BaseModel):
     """What to show. Every field is optional; a saved view is a stored QueueFilter."""
     model_config = ConfigDict(extra="forbid")
 
-    view: str | None = Field(None, description="a saved view's name or id; other fields refine it")
-    task_type: list[str] = []
+    view: Id | None = Field(None, description="a saved view's name or id; other fields refine it")
+    task_type: list[Id] = Field([], max_length=20)
     priority: list[Literal["Urgent", "High", "Routine", "Low"]] = []
     status: list[Literal[domain.STATUSES]] = Field([], description="default: every active status")  # type: ignore[valid-type]
     sla: Literal["overdue", "due-soon", "on-track"] | None = None
-    owner: str | None = Field(None, description="'me', 'unassigned' or a user id")
+    owner: Id | None = Field(None, description="'me', 'unassigned' or a user id")
     role: Literal[tuple(domain.ROLE_TASK_TYPES)] | None = None  # type: ignore[valid-type]
-    patient_id: str | None = None
-    payer_id: str | None = None
-    source_module: str | None = None
-    queue: str | None = None
-    skills: list[str] = Field([], description="task types or payer classes; 'mine' for yours")
-    q: str | None = Field(None, max_length=100, description="text in title, patient or source id")
+    patient_id: Id | None = None
+    payer_id: Id | None = None
+    source_module: Id | None = None
+    queue: Id | None = None
+    skills: list[Id] = Field([], max_length=50,
+                             description="task types or payer classes; 'mine' for yours")
+    q: limits.text(100) | None = Field(None, description="text in title, patient or source id")
     sort: Literal["due", "priority", "newest", "updated"] = "due"
 
 
 class QueueParams(QueueFilter):
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = Field(None, description="next_cursor of the previous page")
+    cursor: limits.text(1000) | None = Field(None, description="next_cursor of the previous page")
 
 
 class QueuePage(BaseModel):
@@ -147,36 +151,36 @@ class ColumnCounts(BaseModel):
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal[domain.STATUSES]  # type: ignore[valid-type]
-    business_status: str | None = Field(None, max_length=80)
-    reason: str | None = Field(None, max_length=500)
+    business_status: limits.text(80) | None = None
+    reason: limits.text(500) | None = None
 
 
 class Assignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    owner_id: str | None = Field(..., description="a user of your org, or null to unassign")
-    reason: str | None = Field(None, max_length=500)
+    owner_id: Id | None = Field(..., description="a user of your org, or null to unassign")
+    reason: limits.text(500) | None = None
 
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=10_000)
+    text: limits.text(10_000, min_length=1)
 
 
 class TimeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     minutes: int = Field(ge=1, le=600)
-    action: str = Field(min_length=1, max_length=120)
-    performed_on: date | None = None
-    note: str | None = Field(None, max_length=2_000)
+    action: limits.text(120, min_length=1)
+    performed_on: limits.Date | None = None
+    note: limits.text(2_000) | None = None
 
 
 class SubtaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=200)
-    task_type: str | None = None
+    title: limits.text(200, min_length=1)
+    task_type: Id | None = None
     priority: Literal["Urgent", "High", "Routine", "Low"] | None = None
-    due_at: datetime | None = None
-    owner_id: str | None = None
+    due_at: limits.Timestamp | None = None
+    owner_id: Id | None = None
 
 
 class Created(BaseModel):
@@ -245,7 +249,7 @@ class UserIn(BaseModel):
 
 class ViewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=60)
+    name: limits.text(60, min_length=1)
     shared: bool = Field(False, description="visible to the whole org (managers only)")
     filters: QueueFilter
 
