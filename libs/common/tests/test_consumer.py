@@ -230,3 +230,78 @@ async def test_polls_with_nothing_for_the_service_open_no_transaction_and_are_co
 
     await run_until(engine, settings, topic, committed)
     assert await count(engine, processed) == 0 and await count(engine, outbox) == 0
+
+
+async def test_each_outcome_is_counted_once_even_when_a_poll_is_redone(env):
+    """A handler failure redoes the poll event by event; what the first pass counted is
+    not counted again (the metrics read twice the truth before)."""
+    from prometheus_client import REGISTRY
+
+    settings, engine, topic, producer = env
+
+    def value(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, {"service": "consumer_test", "topic": topic.name,
+                                                **labels}) or 0.0
+
+    ok = events.envelope(denial(source_id="ok-m1"), org_id="t", producer="test")
+    await send(producer, topic, ok)
+    await send(producer, topic, ok)  # a duplicate
+    await send(producer, topic, b"not an event")  # cannot be decoded
+    await send(producer, topic, events.envelope(denial(source_id="boom-m"), org_id="t",
+                                                producer="test"))  # the handler raises
+    await send(producer, topic, events.envelope(denial(source_id="ok-m2"), org_id="t",
+                                                producer="test"))
+
+    async def done():
+        return await count(engine, effect) == 2 and await count(engine, outbox) == 4
+
+    await run_until(engine, settings, topic, done)
+    consumed = "wq_events_consumed_total"
+    assert value(consumed, event_type="DenialPosted", outcome="handled") == 2
+    assert value(consumed, event_type="DenialPosted", outcome="duplicate") == 1
+    assert value(consumed, event_type="DenialPosted", outcome="dead_lettered") == 1
+    assert value(consumed, event_type="?", outcome="dead_lettered") == 1
+    assert value("wq_dead_letters_total", stage="decode") == 1
+    assert value("wq_dead_letters_total", stage="handle") == 1
+
+
+async def test_an_event_on_a_topic_that_does_not_carry_it_is_dead_lettered(env):
+    """A PriorAuthDecided on the denials topic is no denial: it lands on the DLQ with the
+    reason, instead of vanishing as 'ignored'."""
+    from common import topics
+    from common.events.generated import PriorAuthDecided
+
+    settings, engine, _, producer = env
+    wrong = events.envelope(PriorAuthDecided(
+        source_id="PA-1", auth_request_id="A-1", decision="denied", payer_id="aetna",
+        payer_name="Aetna", payer_class="commercial", patient_id="P-1",
+        service_description="MRI"), org_id="t", producer="test")
+    right = events.envelope(denial(source_id="ok-topic"), org_id="t", producer="test")
+    denials = topics.UPSTREAM_DENIALS
+    await kafka.ensure_topics(settings, [(denials.name, denials.partitions), (denials.dlq, 1)])
+    for env_ in (wrong, right):
+        await producer.send_and_wait(denials.name, events.encode(env_), key=b"k",
+                                     headers=env_.headers)
+    sessions = db.sessionmaker(engine)
+    c = Consumer(service="consumer_test",
+                 kafka=kafka.consumer(settings, denials.name, group_id=f"g-{uuid.uuid4().hex}"),
+                 sessions=sessions, outbox=outbox, processed=processed,
+                 subscriptions=[Subscription(denials, {DenialPosted: handler})])
+    task = asyncio.create_task(c.run())
+    try:
+        for _ in range(300):
+            async with engine.connect() as conn:
+                rows = (await conn.execute(sa.select(outbox).where(
+                    outbox.c.topic == denials.dlq))).all()
+                handled = (await conn.execute(sa.select(effect.c.source_id))).scalars().all()
+            if rows and "ok-topic" in handled:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    [row] = [r for r in rows if dict(r.headers)["event_id"] == str(wrong.event_id)]
+    headers = dict(row.headers)
+    assert headers["dlq.stage"] == "topic"
+    assert headers["dlq.reason"] == ("PriorAuthDecided does not travel on upstream.denials.v1 "
+                                     "(its topic is upstream.prior_auths.v1)")
