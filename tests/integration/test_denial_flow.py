@@ -25,7 +25,7 @@ async def test_every_service_starts_and_is_ready_with_metrics(stack):
     async with httpx.AsyncClient(timeout=5) as c:
         for p in stack.procs.values():
             ready = (await c.get(f"{p.url}/readyz")).json()
-            assert ready["checks"] == {"database": "ok", "broker": "ok"}, p.name
+            assert ready["checks"] == {"database": "ok", "outbox": "ok", "broker": "ok"}, p.name
             assert (await c.get(f"{p.url}/healthz")).status_code == 200
         metrics = (await c.get(f"{stack['gateway-worker'].url}/metrics")).text
         assert "wq_events_consumed_total" in metrics and "wq_dead_letters_total" in metrics
