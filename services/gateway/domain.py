@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from common import vocabulary
+
 # FHIR R4 Task.status (https://hl7.org/fhir/R4/task.html#statemachine). "requested →
 # in-progress" is allowed so staff can start work straight from the queue (the board's
 # To Do → In Progress drag); entered-in-error is reachable from every state.
@@ -22,6 +24,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 STATUSES = tuple(TRANSITIONS)
 TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+# The state machine speaks the shared vocabulary: the same statuses, the same finished ones.
+assert set(STATUSES) == set(vocabulary.STATUSES) and TERMINAL == vocabulary.FINISHED
 ACTIVE = tuple(s for s in STATUSES if s not in TERMINAL)
 
 
@@ -83,12 +87,11 @@ def sla_status(due_at: datetime, now: datetime, status: str) -> str | None:
     return "due-soon" if due_at - now <= DUE_SOON else "on-track"
 
 
-PRIORITIES = ("Urgent", "High", "Routine", "Low")
+PRIORITIES = vocabulary.PRIORITIES
 PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 
-ROLES = ("biller", "senior_biller", "nurse", "physician", "care_coordinator",
-         "practice_manager", "org_admin", "billing_admin")
-MANAGERS = frozenset({"practice_manager", "org_admin"})
+ROLES = vocabulary.ROLES
+MANAGERS = vocabulary.MANAGERS
 # Which task types each working role sees when a queue is filtered "by role".
 ROLE_TASK_TYPES = {
     "biller": ("Denial", "Follow-up", "Claim Status", "Prior Auth"),

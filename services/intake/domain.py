@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from common import limits
+from common import limits, vocabulary
 from common import rules as rules_lang
 from common.events.generated import (
     ClaimStatusChanged,
@@ -31,9 +31,8 @@ from common.events.generated import (
 TITLE_MAX = limits.max_length(TaskCreated, "title")
 DESCRIPTION_MAX = limits.max_length(TaskCreated, "description")
 TASK_NAMESPACE = uuid.UUID("6f1c2d4e-8a57-4c1b-9b4e-2f0d7f3e5a11")
-PRIORITIES = ("Urgent", "High", "Routine", "Low")
-TASK_TYPES = ("Denial", "Prior Auth", "RxRenewal", "Co-sign", "Referral", "Follow-up",
-              "Claim Status", "Care Coordination")
+PRIORITIES = vocabulary.PRIORITIES
+TASK_TYPES = vocabulary.TASK_TYPES
 
 
 class Invalid(ValueError):

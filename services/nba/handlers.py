@@ -3,7 +3,7 @@ from outcomes. Idempotent per event through the consumer's processed-event ledge
 runs in the same transaction as that ledger row)."""
 from __future__ import annotations
 
-from common import logs
+from common import logs, vocabulary
 from common.events import Envelope
 from common.events.generated import (
     SuggestionDecided,
@@ -17,7 +17,6 @@ from common.uow import UnitOfWork
 from services.nba import domain, metrics, store, suggest
 
 log = logs.get(__name__)
-TERMINAL = frozenset({"completed", "failed", "cancelled", "rejected", "entered-in-error"})
 NO_LEARNING = frozenset({"cancelled", "entered-in-error"})
 
 
@@ -76,7 +75,7 @@ async def task_status_changed(batch: list[Envelope[TaskStatusChanged]], uow: Uni
         ch["status"] = p.to_status
         if p.owner_id:
             ch["owner_id"] = p.owner_id
-        if p.to_status in TERMINAL:
+        if p.to_status in vocabulary.FINISHED:
             ch["active"] = state[r.task_id]["active"] = False
         result = outcome_of(p.to_status, p.business_status)
         if result and state[r.task_id]["outcome"] is None:

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from common import logs
+from common import logs, vocabulary
 from common.events import Envelope
 from common.events.generated import (
     RoutingRulesChanged,
@@ -26,7 +26,6 @@ from services.routing import domain, store
 _indexes: dict[str, tuple[object, domain.StaffIndex]] = {}
 _rule_sets: dict[str, tuple[object, domain.RuleSet]] = {}
 DEFAULT_RULE_SET = domain.RuleSet.of(DEFAULT_RULES)
-TERMINAL = {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
 NOT_YET_ACCEPTED = {"draft", "requested", "received"}
 log = logs.get(__name__)
 
@@ -203,7 +202,7 @@ async def task_status_changed(batch: list[Envelope[TaskStatusChanged]], uow: Uni
             continue
         if t.offer_expires_at is not None:
             await store.follow(uow.session, e.payload.task_id, offer_expires_at=None, task=None)
-        if to in TERMINAL and t.active:
+        if to in vocabulary.FINISHED and t.active:
             await store.adjust(uow.session, t.owner_id, -1)
             await store.follow(uow.session, e.payload.task_id, active=False)
 

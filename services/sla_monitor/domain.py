@@ -9,10 +9,11 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from common import vocabulary
 from common.sla_policy import BusinessCalendar, SlaPolicy
 
 MAX_DAYS = 3 * 366  # a calendar that counts nothing for three years is a mistake, not a deadline
-TERMINAL = frozenset({"completed", "cancelled", "failed", "rejected", "entered-in-error"})
+TERMINAL = vocabulary.FINISHED
 ON_HOLD = "on-hold"
 # The ladder. Stage 0 is the "will breach in X" warning (only if the policy asks for one);
 # stages 1 and 2 are escalation levels: practice manager, then org admin.

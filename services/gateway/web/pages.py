@@ -9,16 +9,15 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from common import nba_actions
+from common import nba_actions, vocabulary
 from services.gateway import actions, api, auth, domain, store, suggestions
 from services.gateway.web.session import PageError, PageUser, is_htmx, render
 
 router = APIRouter()
 Session = api.Session
 
-TASK_TYPES = ("Denial", "Prior Auth", "RxRenewal", "Co-sign", "Referral", "Follow-up",
-              "Claim Status", "Care Coordination")
-SOURCE_MODULES = ("RCM", "eRx", "Referrals", "Clinical", "Billing")
+TASK_TYPES = vocabulary.TASK_TYPES
+SOURCE_MODULES = vocabulary.SOURCE_MODULES
 # The board's persona filter: which working role's work to show.
 PERSONAS = {"billers": "biller", "nurses": "nurse", "providers": "physician",
             "coordinators": "care_coordinator"}
