@@ -67,6 +67,7 @@ stop:
 
 test: deps browser
 	$(VENV)/bin/ruff check -q libs services tests bench scripts conftest.py
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 test-unit: install
@@ -82,6 +83,7 @@ bench: deps browser
 
 lint: install
 	$(VENV)/bin/ruff check libs services tests bench scripts
+	$(VENV)/bin/lint-imports --no-cache
 
 codegen: install
 	$(PY) -m common.codegen
