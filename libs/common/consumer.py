@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from common import events, logs, metrics, topics
 from common.events import DecodeError, Envelope, utcnow
 from common.topics import Topic
-from common.uow import UnitOfWork
+from common.uow import UnitOfWork, transaction
 
 log = logs.get(__name__)
 # A handler takes one or more events of its type, in bus order, and returns one result per
@@ -132,12 +132,10 @@ async def handle_now(*, service: str, sessions: async_sessionmaker, outbox: sa.T
                      via: str = "http") -> tuple[bool, Any]:
     """Run a handler for an event that arrived by HTTP, exactly as the consumer would:
     one transaction, idempotent on event_id. Returns (fresh, handler result)."""
-    async with sessions() as session, session.begin():
-        if not await mark_processed(session, processed, [env], via):
+    async with transaction(sessions, outbox, producer=service) as uow:
+        if not await mark_processed(uow.session, processed, [env], via):
             return False, None
-        uow = UnitOfWork(session, producer=service, outbox=outbox)
         results = await handler([env], uow)
-        await uow.finish()
         return True, results[0] if results else None
 
 

@@ -26,6 +26,7 @@ from common import db, edge, health, kafka, logs
 from common.consumer import Consumer, Subscription
 from common.outbox import OutboxRelay
 from common.settings import CommonSettings
+from common.uow import transaction
 
 log = logs.get(__name__)
 
@@ -39,6 +40,10 @@ class Context:
     sessions: async_sessionmaker
     outbox: sa.Table
     processed: sa.Table
+
+    def unit_of_work(self):
+        """A transaction of this service holding a state change and the events it emits."""
+        return transaction(self.sessions, self.outbox, producer=self.settings.service_name)
 
 
 Timer = Callable[[Context], Awaitable[None]]

@@ -6,9 +6,12 @@ loses or invents an event.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import db, events
 from common.events import Envelope
@@ -65,6 +68,17 @@ class UnitOfWork:
         await self.flush()
         if self.wrote:
             await self.session.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker, outbox: sa.Table, *,
+                      producer: str) -> AsyncIterator[UnitOfWork]:
+    """A unit of work in a new transaction: what it emits is written with the state change
+    and the relay is woken when it commits (nothing is written if the block raises)."""
+    async with sessions() as session, session.begin():
+        uow = UnitOfWork(session, producer=producer, outbox=outbox)
+        yield uow
+        await uow.finish()
 
 
 def decode_headers(stored: list) -> list[tuple[str, bytes]]:

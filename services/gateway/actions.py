@@ -3,7 +3,6 @@ row, an audit row and the event for the other services (through the outbox)."""
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 from common.events.generated import (
@@ -34,13 +33,9 @@ class Invalid(Exception):
     """A request that is well-formed but not acceptable (e.g. an owner from another org)."""
 
 
-@asynccontextmanager
-async def unit_of_work(ctx: Context):
+def unit_of_work(ctx: Context):
     """A transaction for one staff action; events go out after commit."""
-    async with ctx.sessions() as session, session.begin():
-        uow = UnitOfWork(session, producer="gateway", outbox=ctx.outbox)
-        yield uow
-        await uow.finish()
+    return ctx.unit_of_work()
 
 
 async def _locked(uow: UnitOfWork, user: User, task_id: uuid.UUID, expected: int | None):

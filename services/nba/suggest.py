@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from common.events.generated import NbaSuggested
 from common.nba_actions import label
-from common.uow import UnitOfWork
+from common.uow import UnitOfWork, transaction
 from services.nba import domain, metrics, store
 from services.nba.cache import SuggestionCache
 from services.nba.domain import Facts, Stat
@@ -116,11 +116,9 @@ async def for_tasks(sessions, outbox, cache: SuggestionCache, policy: Policy, or
     fresh: dict = {}
     if misses:
         now = datetime.now(UTC)
-        async with sessions() as session, session.begin():
-            uow = UnitOfWork(session, producer="nba", outbox=outbox)
-            rows = await store.tasks_by_id(session, misses, org_id=org_id)
+        async with transaction(sessions, outbox, producer="nba") as uow:
+            rows = await store.tasks_by_id(uow.session, misses, org_id=org_id)
             fresh = await refresh(uow, [r for r in rows.values() if r.active], policy, now)
-            await uow.finish()
         await cache.put_many(fresh)
     return {t: hits.get(t) or (fresh[t][1] if t in fresh else None) for t in task_ids}
 
@@ -130,14 +128,13 @@ async def precompute_changed(sessions, outbox, cache: SuggestionCache, policy: P
     """Handle tasks that changed since last seen: recompute and cache those in the first
     ``top`` of their owner's queue, drop the cached suggestion of the others. Returns how many."""
     now = datetime.now(UTC)
-    async with sessions() as session, session.begin():
-        uow = UnitOfWork(session, producer="nba", outbox=outbox)
-        rows = await store.dirty_tasks(session, batch, policy.top)
+    async with transaction(sessions, outbox, producer="nba") as uow:
+        rows = await store.dirty_tasks(uow.session, batch, policy.top)
         top = [r for r in rows if r.in_top]
         rest = [r for r in rows if not r.in_top]
         fresh = await compute(uow, top, policy, now)
-        await store.mark_seen(session, {r.task_id: r.version for r in rows if r.task_id not in fresh})
-        await uow.finish()
+        await store.mark_seen(uow.session, {r.task_id: r.version for r in rows
+                                            if r.task_id not in fresh})
     await cache.drop([r.task_id for r in rest])
     await cache.put_many(fresh)
     return len(rows)
@@ -153,9 +150,7 @@ async def precompute_tops(sessions, outbox, cache: SuggestionCache, policy: Poli
             session, top=policy.top, before=now + timedelta(seconds=policy.cache_ttl_s / 2),
             limit=10_000_000)
     for i in range(0, len(rows), chunk):
-        async with sessions() as session, session.begin():
-            uow = UnitOfWork(session, producer="nba", outbox=outbox)
+        async with transaction(sessions, outbox, producer="nba") as uow:
             fresh = await refresh(uow, rows[i:i + chunk], policy, now)
-            await uow.finish()
         await cache.put_many(fresh)
     return len(rows)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from common import logs
 from common.events.generated import AlertSent
 from common.runtime import Context
-from common.uow import UnitOfWork
 from services.payer_comms import store
 from services.payer_comms.adapters import EmailSender, PermanentFailure, SmsSender
 
@@ -45,8 +44,8 @@ async def _attempt(senders: Senders, row, timeout: float) -> str:
 async def deliver_due(ctx: Context, senders: Senders, retry: Retry, *, batch: int,
                       timeout: float) -> int:
     """One round: attempt every due delivery (up to ``batch``); return how many were tried."""
-    async with ctx.sessions() as session, session.begin():
-        uow = UnitOfWork(session, producer="payer_comms", outbox=ctx.outbox)
+    async with ctx.unit_of_work() as uow:
+        session = uow.session
         now = datetime.now(UTC)
         rows = await store.claim_due(session, now, batch)
         for row in rows:
