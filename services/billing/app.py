@@ -1,10 +1,9 @@
-"""billing wiring: settings and subscriptions (health server only; no public API)."""
+"""billing wiring: settings (health server only; no public API). It subscribes to
+nothing yet: its CCM/PCM work (TaskTimeLogged, the patient roster) lands with its issue."""
 from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from common import topics
-from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings
 from services.billing import store
@@ -21,5 +20,4 @@ SERVICE = ServiceSpec(
     settings_cls=BillingSettings,
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
-    subscriptions=[subscribe(topics.TASK_EVENTS, {})],
 )

@@ -65,7 +65,6 @@ SERVICE = ServiceSpec(
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
     subscriptions=[subscribe(topics.ALERT_REQUESTS, handlers.HANDLERS),
-                   subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS),
-                   subscribe(topics.TASK_EVENTS, {})],
+                   subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
     timers=[deliver_alerts],
 )
