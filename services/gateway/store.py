@@ -211,6 +211,14 @@ async def versions_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) ->
         .order_by(task_version.c.version.desc()))).all()
 
 
+async def version_of(session: AsyncSession, org_id: str, task_id: uuid.UUID, version: int):
+    """One stored version of a task of one org, or None."""
+    return (await session.execute(
+        sa.select(task_version).where(task_version.c.task_id == task_id,
+                                      task_version.c.version == version,
+                                      task_version.c.snapshot["org_id"].astext == org_id))).first()
+
+
 
 
 async def create_tasks(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID]:
