@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -59,8 +59,9 @@ class Visibility:
 async def publish(producer, org: str, n: int, tag: str, vis: Visibility,
                   rate: float | None) -> float:
     start = time.time()
+    today = datetime.now(UTC).date()  # denials dated from today: the same rules every day
     for i in range(n):
-        p = denial(source_id=f"B-{tag}-{i:06d}", claim_id=f"C-{i}")
+        p = denial(source_id=f"B-{tag}-{i:06d}", claim_id=f"C-{i}", on=today)
         env = events.envelope(p, org_id=org, producer="bench")
         await producer.send(topics.UPSTREAM_DENIALS.name, events.encode(env),
                             key=p.source_id.encode(), headers=env.headers)

@@ -119,9 +119,10 @@ async def one_round(settings, service: str, n: int, org: str,
     a DenialPosted) is not counted against either service."""
     want = b"TaskRouted" if service == "routing" else b"TaskCreated"
     rng = random.Random(2)
+    today = datetime.now(UTC).date()  # denials dated from today: the same rules every day
     inputs = []
     for i in range(n):
-        p = a_task(rng, i) if service == "routing" else denial(source_id=f"T-{i}")
+        p = a_task(rng, i) if service == "routing" else denial(source_id=f"T-{i}", on=today)
         env = events.envelope(p, org_id=org, producer="bench")
         key = str(p.task_id) if service == "routing" else p.source_id
         inputs.append((topics.EVENT_TOPICS[type(p).__name__].name, events.encode(env),

@@ -93,13 +93,15 @@ async def assign(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, owner_id: s
             raise Invalid(f"owner_id: no active user {owner_id} in your org")
     if owner_id == row.owner_id:
         return row.version
-    version = await store.update_task(uow.session, task_id, owner_id=owner_id)
+    announced = await uow.emit(TaskAssigned(
+        task_id=task_id, owner_id=owner_id, previous_owner_id=row.owner_id, actor_id=user.id,
+        reason=reason, task_type=row.task_type), org_id=row.org_id, key=str(task_id))
+    # Remembered on the task: a routing decision that arrives later cannot undo this choice.
+    version = await store.update_task(uow.session, task_id, owner_id=owner_id,
+                                      assigned_event_id=announced.event_id)
     action = "unassigned" if owner_id is None else ("reassigned" if row.owner_id else "assigned")
     await record(uow, user, row, action,
                   {"owner_id": owner_id, "previous_owner_id": row.owner_id, "reason": reason})
-    await uow.emit(TaskAssigned(task_id=task_id, owner_id=owner_id,
-                                previous_owner_id=row.owner_id, actor_id=user.id, reason=reason,
-                                task_type=row.task_type), org_id=row.org_id, key=str(task_id))
     return version
 
 
@@ -160,4 +162,9 @@ async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, t
         "detail": {"part_of": str(parent_id)}}])
     await record(uow, user, parent, "subtask", {"subtask_id": str(sub_id), "title": title})
     await uow.emit(payload, org_id=parent.org_id, key=str(sub_id))
+    if owner_id is not None:  # routing routes the sub-task too; the chosen owner stays
+        announced = await uow.emit(TaskAssigned(
+            task_id=sub_id, owner_id=owner_id, actor_id=user.id, task_type=payload.task_type,
+            reason="chosen when the sub-task was created"), org_id=parent.org_id, key=str(sub_id))
+        await store.note_assignment(uow.session, sub_id, announced.event_id)
     return sub_id

@@ -1,7 +1,8 @@
 """What the gateway does with an SLA escalation: one transaction per event with the task
 change (businessStatus Escalated, the new owner, the level), its history row (to_status
-Escalated), an audit row, TaskAssigned for routing's workload, and for an overdue appeal at
-level 2 an escalation sub-task for the org admin."""
+Escalated), an audit row, TaskAssigned for routing's workload (remembered on the task, so
+a routing decision that arrives later cannot undo the escalation), and for an overdue
+appeal at level 2 an escalation sub-task for the org admin."""
 from __future__ import annotations
 
 import uuid
@@ -56,19 +57,21 @@ async def task_escalated(batch: list[Envelope[TaskEscalated]], uow: UnitOfWork) 
                                                     "recorded_level": row.escalation_level})
             continue
         owner = await _owner(s, e.org_id, p.escalated_to_user_id) or row.owner_id
+        assigned = {}
+        if owner != row.owner_id:  # routing's workload follows; a late TaskRouted cannot undo it
+            announced = await uow.emit(TaskAssigned(
+                task_id=p.task_id, owner_id=owner, previous_owner_id=row.owner_id, actor_id=ACTOR,
+                reason=f"SLA escalation level {p.level}", task_type=row.task_type),
+                cause=e, key=str(p.task_id))
+            assigned = {"assigned_event_id": announced.event_id}
         await store.update_task(s, p.task_id, business_status="Escalated", owner_id=owner,
-                                escalation_level=p.level)
+                                escalation_level=p.level, **assigned)
         await store.add_history(s, [{
             "task_id": p.task_id, "org_id": e.org_id, "at": e.occurred_at, "actor": ACTOR,
             "action": "escalated", "from_status": row.status, "to_status": "Escalated",
             "event_id": e.event_id, "detail": detail}])
         await store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalated", task_row=row,
                           detail=detail)
-        if owner != row.owner_id:
-            await uow.emit(TaskAssigned(task_id=p.task_id, owner_id=owner,
-                                        previous_owner_id=row.owner_id, actor_id=ACTOR,
-                                        reason=f"SLA escalation level {p.level}",
-                                        task_type=row.task_type), cause=e, key=str(p.task_id))
         if p.level == 2 and p.appeal:
             await _escalation_task(uow, e, row, owner)
 
@@ -97,6 +100,11 @@ async def _escalation_task(uow: UnitOfWork, e: Envelope[TaskEscalated], parent, 
     await store.audit(uow.session, org_id=parent.org_id, actor_id=ACTOR, action="subtask",
                       task_row=parent, detail={"subtask_id": str(sub_id), "why": "overdue appeal, level 2"})
     await uow.emit(payload, cause=e, key=str(sub_id))
+    if owner:  # routing routes the sub-task too; the org admin stays its owner
+        announced = await uow.emit(TaskAssigned(
+            task_id=sub_id, owner_id=owner, actor_id=ACTOR, task_type=parent.task_type,
+            reason="escalation task for the org admin"), cause=e, key=str(sub_id))
+        await store.note_assignment(uow.session, sub_id, announced.event_id)
     log.info("escalation_task_created", task_id=str(parent.id), subtask_id=str(sub_id))
 
 

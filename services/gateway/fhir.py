@@ -1,6 +1,11 @@
 """FHIR R4 Task API at /fhir: read, search, status update, _history, CapabilityStatement.
 Resources are built as plain dicts and validated with fhir.resources (R4B's Task matches
-R4's); every error is an OperationOutcome; JSON as application/fhir+json."""
+R4's); every error is an OperationOutcome; JSON as application/fhir+json.
+
+Search is lenient, as FHIR's default: a parameter this server does not know is ignored and
+reported (the self link shows only the parameters used, and an OperationOutcome entry
+warns); with ``Prefer: handling=strict`` it is a 400. An unsupported modifier on a known
+parameter (``status:not``) is always refused, as the spec requires."""
 from __future__ import annotations
 
 import uuid
@@ -20,10 +25,20 @@ from pydantic import ValidationError
 from services.gateway import actions, auth, domain, store
 
 FHIR_JSON = "application/fhir+json"
-PRIORITY = {"Urgent": "stat", "High": "asap", "Routine": "urgent", "Low": "routine"}
-PRIORITY_BACK = {v: k for k, v in PRIORITY.items()}
+# Our priorities as FHIR request-priority (routine < urgent < asap < stat), order preserving.
+# FHIR defines its codes against "routine" (normal priority): our Routine is routine; High,
+# "higher priority than routine", is urgent; Urgent, our highest, is asap ("as soon as
+# possible, higher than urgent"). stat ("immediately, e.g. an emergency") is left unused:
+# no work-queue task is an emergency, and a clinical system may page someone for stat.
+# FHIR has nothing below routine, so Low is routine too; our exact priority travels in an
+# extension (a Coding of PRIORITY_SYSTEM) so nothing is lost.
+PRIORITY = {"Urgent": "asap", "High": "urgent", "Routine": "routine", "Low": "routine"}
+PRIORITY_FROM_FHIR = {"stat": "Urgent", "asap": "Urgent", "urgent": "High", "routine": "Routine"}
+FHIR_PRIORITY_SYSTEM = "http://hl7.org/fhir/request-priority"
+PRIORITY_SYSTEM = "urn:workqueue:priority"
+PRIORITY_EXTENSION = "urn:workqueue:fhir:StructureDefinition:task-priority"
 TYPE_SYSTEM = "urn:workqueue:task-type"
-SEARCH_PARAMS = ("status", "owner", "patient", "code", "business-status", "due",
+SEARCH_PARAMS = ("status", "owner", "patient", "code", "priority", "business-status", "due",
                  "_lastUpdated", "_sort", "_count", "_offset")
 SORTS = {"due": store.task.c.due_at, "_lastUpdated": store.task.c.updated_at,
          "authored-on": store.task.c.created_at, "priority": store.task.c.priority_rank}
@@ -40,11 +55,25 @@ def fhir_response(resource: dict, status: int = 200, headers: dict | None = None
     return JSONResponse(resource, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
-def outcome(status: int, code: str, diagnostics: str, headers: dict | None = None) -> JSONResponse:
+def operation_outcome(code: str, diagnostics: str, severity: str = "error") -> dict:
+    """A validated OperationOutcome with one issue."""
     oo = OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": code, "diagnostics": diagnostics}]})
-    return fhir_response(oo.model_dump(mode="json", by_alias=True, exclude_none=True),
-                         status, headers)
+        {"severity": severity, "code": code, "diagnostics": diagnostics}]})
+    return oo.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def outcome(status: int, code: str, diagnostics: str, headers: dict | None = None) -> JSONResponse:
+    return fhir_response(operation_outcome(code, diagnostics), status, headers)
+
+
+def priority_of(resource: dict) -> str | None:
+    """Our priority of a FHIR Task: the extension's exact one, else read from
+    Task.priority (stat and asap are Urgent, urgent is High, routine is Routine)."""
+    for ext in resource.get("extension") or ():
+        coding = ext.get("valueCoding") or {}
+        if ext.get("url") == PRIORITY_EXTENSION and coding.get("code") in domain.PRIORITIES:
+            return coding["code"]
+    return PRIORITY_FROM_FHIR.get(resource.get("priority"))
 
 
 def _iso(v) -> str | None:
@@ -64,6 +93,8 @@ def to_fhir(t: dict[str, Any]) -> dict:
         "status": t["status"],
         "intent": "order",
         "priority": PRIORITY.get(t["priority"], "routine"),
+        "extension": [{"url": PRIORITY_EXTENSION, "valueCoding": {
+            "system": PRIORITY_SYSTEM, "code": t["priority"], "display": t["priority"]}}],
         "code": {"coding": [{"system": TYPE_SYSTEM, "code": t["task_type"]}],
                  "text": t["task_type"]},
         "description": t["title"],
@@ -104,13 +135,54 @@ def _date_filter(col, raw: str):
     return {"lt": col < when, "le": col <= when, "gt": col > when, "ge": col >= when}[prefix]
 
 
+def strict_handling(prefer: list[str]) -> bool:
+    """Whether the client asked for ``Prefer: handling=strict`` (among its preferences)."""
+    prefs = (p.split(";")[0].replace(" ", "").lower() for h in prefer for p in h.split(","))
+    return "handling=strict" in prefs
+
+
+def split_params(items: list[tuple[str, str]], *, strict: bool) -> tuple[list, list[str]]:
+    """The search parameters this server uses, and the names of those it ignores (unknown
+    ones, in lenient mode). Strict mode refuses an unknown one; a modifier on a known
+    parameter is always refused (FHIR: a server SHALL reject an unsupported modifier)."""
+    used, ignored = [], []
+    for name, value in items:
+        base, _, modifier = name.partition(":")
+        if base in SEARCH_PARAMS:
+            if modifier:
+                raise FhirError(400, "not-supported",
+                                f"search parameter '{name}': modifier ':{modifier}' is not supported")
+            used.append((name, value))
+        elif strict:
+            raise FhirError(400, "not-supported",
+                            f"search parameter '{name}' is not supported; use "
+                            f"{', '.join(SEARCH_PARAMS)} (or leave out Prefer: handling=strict "
+                            "to have unknown parameters ignored)")
+        elif name not in ignored:
+            ignored.append(name)
+    return used, ignored
+
+
+def _priorities(raw: str) -> list[str]:
+    """Our priorities a priority token names: ``urn:workqueue:priority|Low`` exactly, a
+    request-priority code (optionally with its system) as we publish it."""
+    system, _, code = raw.rpartition("|")
+    if system == PRIORITY_SYSTEM:
+        if code not in domain.PRIORITIES:
+            raise FhirError(400, "invalid", f"priority '{code}' is not one of "
+                            f"{', '.join(domain.PRIORITIES)}")
+        return [code]
+    if system not in ("", FHIR_PRIORITY_SYSTEM) or code not in PRIORITY_FROM_FHIR:
+        raise FhirError(400, "invalid", f"priority '{raw}': one of {', '.join(PRIORITY_FROM_FHIR)}"
+                        f", or {PRIORITY_SYSTEM}|{'|'.join(domain.PRIORITIES)}")
+    return [ours for ours, fhir in PRIORITY.items() if fhir == code]
+
+
 def search_query(params: dict[str, list[str]], org_id: str):
+    """Tasks of one org matching search parameters this server knows (split_params first)."""
     q = sa.select(store.task).where(store.task.c.org_id == org_id)
     t = store.task.c
     for name, values in params.items():
-        if name not in SEARCH_PARAMS:
-            raise FhirError(400, "not-supported",
-                            f"search parameter '{name}' is not supported; use {', '.join(SEARCH_PARAMS)}")
         for raw in values:
             ors = raw.split(",")
             if name == "status":
@@ -124,6 +196,8 @@ def search_query(params: dict[str, list[str]], org_id: str):
                 q = q.where(t.patient_id.in_([p.removeprefix("Patient/") for p in ors]))
             elif name == "code":
                 q = q.where(t.task_type.in_([c.split("|")[-1] for c in ors]))
+            elif name == "priority":
+                q = q.where(t.priority.in_([p for o in ors for p in _priorities(o)]))
             elif name == "business-status":
                 q = q.where(t.business_status.in_(ors))
             elif name == "due":
@@ -168,7 +242,7 @@ def router() -> APIRouter:
             "rest": [{"mode": "server",
                       "security": {"description": "Bearer token from POST /api/v1/auth/token"},
                       "resource": [{
-                          "type": "Task", "versioning": "versioned", "readHistory": True,
+                          "type": "Task", "versioning": "versioned-update", "readHistory": True,
                           "updateCreate": False,
                           "interaction": [{"code": c} for c in
                                           ("read", "vread", "search-type", "update",
@@ -178,6 +252,9 @@ def router() -> APIRouter:
                               {"name": "owner", "type": "reference"},
                               {"name": "patient", "type": "reference"},
                               {"name": "code", "type": "token"},
+                              {"name": "priority", "type": "token", "documentation": (
+                                  "routine, urgent, asap (as published), or "
+                                  f"{PRIORITY_SYSTEM}|Urgent|High|Routine|Low exactly")},
                               {"name": "business-status", "type": "token"},
                               {"name": "due", "type": "date",
                                "documentation": "Task.restriction.period.end"},
@@ -204,8 +281,10 @@ def router() -> APIRouter:
     async def search(request: Request):
         async def go():
             user = await user_of(request)
+            used, ignored = split_params(request.query_params.multi_items(),
+                                         strict=strict_handling(request.headers.getlist("prefer")))
             params: dict[str, list[str]] = {}
-            for k, v in request.query_params.multi_items():
+            for k, v in used:
                 params.setdefault(k, []).append(v)
             count = _int(params.pop("_count", ["50"])[-1], "_count", 0, MAX_COUNT)
             offset = _int(params.pop("_offset", ["0"])[-1], "_offset", 0, 100_000)
@@ -224,22 +303,28 @@ def router() -> APIRouter:
                     q.subquery()))).scalar_one()
                 rows = (await s.execute(q.order_by(*order, store.task.c.id)
                                         .limit(count).offset(offset))).all()
-            base = str(request.url.remove_query_params(["_offset"]))
-            page = dict(request.query_params)
+            base = _base(request)
+            # Every link shows the parameters used, and only those (ignored ones left out).
+            kept = [(k, v) for k, v in used if k not in ("_offset", "_count")]
 
             def link(rel: str, off: int) -> dict:
-                return {"relation": rel, "url": f"{str(request.base_url).rstrip('/')}/fhir/Task?"
-                        + urlencode({**page, "_offset": off, "_count": count})}
-            links = [{"relation": "self", "url": str(request.url)}]
-            if offset + count < total:
+                return {"relation": rel, "url": f"{base}/Task?"
+                        + urlencode([*kept, ("_offset", off), ("_count", count)])}
+            links = [link("self", offset)]
+            if count and offset + count < total:
                 links.append(link("next", offset + count))
-            if offset > 0:
+            if count and offset > 0:
                 links.append(link("previous", max(0, offset - count)))
+            entries = [{"fullUrl": f"{base}/Task/{row.id}", "resource": to_fhir(dict(row._mapping)),
+                        "search": {"mode": "match"}} for row in rows]
+            if ignored:
+                entries.append({"resource": operation_outcome(
+                    "not-supported", "search parameters ignored (not supported): "
+                    + ", ".join(ignored) + "; send Prefer: handling=strict to have them refused",
+                    severity="warning"), "search": {"mode": "outcome"}})
             bundle = Bundle.model_validate({
                 "resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
-                "entry": [{"fullUrl": f"{base.split('/fhir/')[0]}/fhir/Task/{row.id}",
-                           "resource": to_fhir(dict(row._mapping)),
-                           "search": {"mode": "match"}} for row in rows]})
+                "entry": entries})
             return fhir_response(bundle.model_dump(mode="json", by_alias=True, exclude_none=True))
         return await handle(go)
 
@@ -259,8 +344,11 @@ def router() -> APIRouter:
                                 f"one of {', '.join(domain.STATUSES)}")
             if body.id and body.id != task_id:
                 raise FhirError(400, "invalid", f"resource id {body.id} does not match Task/{task_id}")
-            expected = domain.version_from_etag(if_match) if if_match else None
-            if if_match and expected is None:
+            if not if_match:  # as the REST API: no blind overwrite of someone's change
+                raise FhirError(428, "required", "If-Match is required: send the ETag "
+                                '(W/"<versionId>") of the Task you loaded')
+            expected = domain.version_from_etag(if_match)
+            if expected is None:
                 raise FhirError(400, "invalid", 'If-Match: expected W/"<versionId>"')
             business = body.businessStatus.text if body.businessStatus else None
             async with actions.unit_of_work(request.app.state.ctx) as uow:
@@ -278,22 +366,55 @@ def router() -> APIRouter:
     async def history(task_id: str, request: Request):
         async def go():
             user = await user_of(request)
+            tid = str(_uuid(task_id))
             async with request.app.state.ctx.sessions() as s:
-                versions = await store.versions_of(s, user.org_id, _uuid(task_id))
-            if not versions:
-                raise FhirError(404, "not-found", f"Task/{task_id} not found")
+                row = await store.get_task(s, user.org_id, _uuid(task_id))
+                versions = await store.versions_of(s, user.org_id, _uuid(task_id)) if row else []
+                if not versions:
+                    raise FhirError(404, "not-found", f"Task/{task_id} not found")
+                await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
+                                  task_row=row, detail={"via": "fhir", "history": True})
+                await s.commit()
+            # FHIR's history bundle: fullUrl is the resource's (bdl-8: never version
+            # specific); the version is in meta.versionId, the request and the ETag.
+            full_url = f"{_base(request)}/Task/{tid}"
             bundle = Bundle.model_validate({
                 "resourceType": "Bundle", "type": "history", "total": len(versions),
-                "entry": [{"fullUrl": f"Task/{task_id}/_history/{v.version}",
-                           "resource": to_fhir(v.snapshot),
-                           "request": {"method": "POST" if v.version == 1 else "PUT",
-                                       "url": f"Task/{task_id}"},
-                           "response": {"status": "200", "lastModified": _iso(v.at)}}
+                "entry": [{"fullUrl": full_url, "resource": to_fhir(v.snapshot),
+                           "request": ({"method": "POST", "url": "Task"} if v.version == 1
+                                       else {"method": "PUT", "url": f"Task/{tid}"}),
+                           "response": {"status": "201" if v.version == 1 else "200",
+                                        "etag": domain.etag(v.version),
+                                        "lastModified": _iso(v.at)}}
                           for v in versions]})
             return fhir_response(bundle.model_dump(mode="json", by_alias=True, exclude_none=True))
         return await handle(go)
 
+    @r.get("/Task/{task_id}/_history/{version_id}", summary="One version of a Task (vread)")
+    async def vread(task_id: str, version_id: str, request: Request):
+        async def go():
+            user = await user_of(request)
+            tid = _uuid(task_id)
+            async with request.app.state.ctx.sessions() as s:
+                row = await store.get_task(s, user.org_id, tid)
+                version = None
+                if row is not None and version_id.isdigit() and int(version_id) < 2**31:
+                    version = await store.version_of(s, user.org_id, tid, int(version_id))
+                if version is None:
+                    raise FhirError(404, "not-found", f"Task/{task_id}/_history/{version_id} not found")
+                await store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
+                                  task_row=row, detail={"via": "fhir", "version": version.version})
+                await s.commit()
+            return fhir_response(to_fhir(version.snapshot),
+                                 headers={"ETag": domain.etag(version.version)})
+        return await handle(go)
+
     return r
+
+
+def _base(request: Request) -> str:
+    """This server's FHIR base URL, as the client reached it."""
+    return f"{str(request.base_url).rstrip('/')}/fhir"
 
 
 def _bearer(request: Request):

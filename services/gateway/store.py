@@ -42,6 +42,9 @@ task = sa.Table(
     sa.Column("queue", sa.Text),
     sa.Column("owner_id", sa.Text),
     sa.Column("routing_reason", sa.Text),
+    # The TaskAssigned the gateway last announced (an escalation, a person, a sub-task's
+    # chosen owner): a routing decision caused by any other event came too late to undo it.
+    sa.Column("assigned_event_id", UUID(as_uuid=True)),
     sa.Column("part_of", UUID(as_uuid=True)),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("escalation_level", sa.SmallInteger, nullable=False, server_default="0"),
@@ -211,6 +214,14 @@ async def versions_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) ->
         .order_by(task_version.c.version.desc()))).all()
 
 
+async def version_of(session: AsyncSession, org_id: str, task_id: uuid.UUID, version: int):
+    """One stored version of a task of one org, or None."""
+    return (await session.execute(
+        sa.select(task_version).where(task_version.c.task_id == task_id,
+                                      task_version.c.version == version,
+                                      task_version.c.snapshot["org_id"].astext == org_id))).first()
+
+
 
 
 async def create_tasks(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID]:
@@ -222,27 +233,47 @@ async def create_tasks(session: AsyncSession, rows: list[dict]) -> set[uuid.UUID
     return set(got.scalars())
 
 
-async def set_routes(session: AsyncSession, routes: list[dict]) -> set[uuid.UUID]:
-    """Apply routing decisions ({id, org_id, queue, owner_id, reason}, one per task) in
-    one statement; return the ids found in their org."""
+async def set_routes(session: AsyncSession, routes: list[dict]) -> dict[uuid.UUID, sa.Row]:
+    """Apply routing decisions ({id, org_id, queue, owner_id, reason, reoffer, cause}, one
+    per task) in one statement; return the tasks found in their org, by id, each with
+    ``superseded`` and the ``owner_id`` it has now.
+
+    A decision is superseded when the gateway announced an owner (assigned_event_id) that
+    the decision was not caused by (``cause``: the event routing decided on): routing
+    decided without knowing of that escalation or person's choice, so the owner and the
+    routing reason stay; the queue is still routing's to set. Either order of arrival,
+    and any redelivery, ends the same."""
     if not routes:
-        return set()
+        return {}
     v = sa.values(sa.column("id", UUID(as_uuid=True)), sa.column("org_id", sa.Text),
                   sa.column("queue", sa.Text), sa.column("owner_id", sa.Text),
-                  sa.column("reason", sa.Text), sa.column("reoffer", sa.Boolean), name="v").data(
-        [(r["id"], r["org_id"], r["queue"], r["owner_id"], r["reason"], r.get("reoffer", False))
-         for r in routes])
+                  sa.column("reason", sa.Text), sa.column("reoffer", sa.Boolean),
+                  sa.column("cause", UUID(as_uuid=True)), name="v").data(
+        [(r["id"], r["org_id"], r["queue"], r["owner_id"], r["reason"], r.get("reoffer", False),
+          r.get("cause")) for r in routes])
+    cause = sa.cast(v.c.cause, UUID(as_uuid=True))  # a VALUES column of NULLs is text
+    superseded = (task.c.assigned_event_id.is_not(None)
+                  & task.c.assigned_event_id.is_distinct_from(cause))
+    changes = ~superseded | task.c.queue.is_distinct_from(v.c.queue)
     got = await session.execute(
         sa.update(task).where(task.c.id == v.c.id, task.c.org_id == v.c.org_id)
         # An owner staff set by hand stays unless routing named one; a re-offer (an
         # offer expired) sets the owner routing names, even none.
         .values(queue=v.c.queue,
-                owner_id=sa.case((v.c.reoffer, v.c.owner_id),
+                owner_id=sa.case((superseded, task.c.owner_id), (v.c.reoffer, v.c.owner_id),
                                  else_=sa.func.coalesce(v.c.owner_id, task.c.owner_id)),
-                routing_reason=v.c.reason,
-                version=task.c.version + 1, updated_at=sa.text("clock_timestamp()"))
-        .returning(task.c.id))
-    return set(got.scalars())
+                routing_reason=sa.case((superseded, task.c.routing_reason), else_=v.c.reason),
+                version=task.c.version + sa.case((changes, 1), else_=0),
+                updated_at=sa.case((changes, sa.text("clock_timestamp()")), else_=task.c.updated_at))
+        .returning(task.c.id, task.c.owner_id, superseded.label("superseded")))
+    return {row.id: row for row in got}
+
+
+async def note_assignment(session: AsyncSession, task_id: uuid.UUID, event_id: uuid.UUID) -> None:
+    """Remember the TaskAssigned just announced for a task that was stored with its owner
+    (a sub-task): no version of its own."""
+    await session.execute(sa.update(task).where(task.c.id == task_id)
+                          .values(assigned_event_id=event_id))
 
 
 async def add_history(session: AsyncSession, rows: list[dict]) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,8 @@ import pytest
 
 from common import events, kafka, localstack, topics
 from common.settings import CommonSettings
+from common.tests import test_events
+from services.intake.tests import test_domain
 
 STACK: list[localstack.Stack] = []
 _registered: set[str] = set()
@@ -78,13 +81,31 @@ async def producer(stack):
     await p.stop()
 
 
+def utc_today() -> date:
+    """Today as intake (an event's occurred_at) and routing (its clock) see it: in UTC."""
+    return datetime.now(UTC).date()
+
+
+def denial(*, on: date | None = None, **kw):
+    """A denial dated from the day it is sent (today, UTC, unless ``on``): whatever the
+    calendar says, it is Low and routes by payer and amount (see test_events.denial)."""
+    return test_events.denial(on=on or utc_today(), **kw)
+
+
+def source(kind: str, *, on: date | None = None):
+    """A source event of a kind dated from the day it is sent (see test_domain.source)."""
+    return test_domain.source(kind, on=on or utc_today())
+
+
 async def publish(producer, payloads, org: str, *, topic=None,
-                  rate: float | None = None) -> list:
-    """Publish payloads as an upstream module would; optionally at a steady rate."""
+                  rate: float | None = None, occurred_at: datetime | None = None) -> list:
+    """Publish payloads as an upstream module would; optionally at a steady rate, or all
+    as having occurred at one instant (intake dates a task from its event's occurred_at)."""
     await asyncio.to_thread(register, org)
     envs = []
     for i, p in enumerate(payloads):
-        env = events.envelope(p, org_id=org, producer="test-rcm")
+        env = events.envelope(p, org_id=org, producer="test-rcm",
+                              **({"occurred_at": occurred_at} if occurred_at else {}))
         name = (topic or topics.EVENT_TOPICS[type(p).__name__]).name
         await producer.send(name, events.encode(env), key=p.source_id.encode(),
                             headers=env.headers)

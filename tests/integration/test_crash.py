@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from common.tests.test_events import denial
-from tests.integration.conftest import all_tasks, eventually, publish
+from tests.integration.conftest import all_tasks, denial, eventually, publish
 
 pytestmark = pytest.mark.integration
 N = 1000

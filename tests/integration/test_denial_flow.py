@@ -10,8 +10,7 @@ from aiokafka import AIOKafkaConsumer
 
 from common import events, localstack, topics
 from common.settings import CommonSettings
-from common.tests.test_events import denial
-from tests.integration.conftest import all_tasks, auth, eventually, publish, register
+from tests.integration.conftest import all_tasks, auth, denial, eventually, publish, register
 
 pytestmark = pytest.mark.integration
 

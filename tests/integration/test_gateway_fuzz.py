@@ -7,8 +7,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from common.tests.test_events import denial
-from tests.integration.conftest import auth, register
+from tests.integration.conftest import auth, denial, register
 
 pytestmark = pytest.mark.integration
 ORG = f"fuzz-{uuid.uuid4().hex[:6]}"
@@ -50,7 +49,7 @@ def test_no_input_makes_the_gateway_fail(gateway_schema, stack, signed_in):
 
         @given(case=op.as_strategy())
         @settings(max_examples=6, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+                  suppress_health_check=list(HealthCheck))  # the same examples every run
         def call(case):
             response = case.call(base_url=base, headers=signed_in, timeout=10)
             if response.status_code >= 500:

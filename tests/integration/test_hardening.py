@@ -26,9 +26,8 @@ from fastavro import schemaless_writer
 from common import events, localstack, topics
 from common.events import MAGIC
 from common.settings import CommonSettings
-from common.tests.test_events import denial
 from services.intake.domain import task_id_for
-from tests.integration.conftest import auth, eventually, publish, register
+from tests.integration.conftest import auth, denial, eventually, publish, register
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from common.tests.test_events import denial
-from tests.integration.conftest import auth, eventually, publish
+from tests.integration.conftest import auth, denial, eventually, publish
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,9 @@ import httpx
 import psycopg
 import pytest
 
-from common.tests.test_events import denial
 from services.intake.domain import task_id_for
 from services.nba import domain
-from tests.integration.conftest import auth, eventually, publish
+from tests.integration.conftest import auth, denial, eventually, publish
 
 pytestmark = pytest.mark.integration
 

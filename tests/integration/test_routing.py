@@ -3,17 +3,24 @@ equally skilled billers, and a rule change made in the gateway applied live."""
 import asyncio
 import uuid
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 
 from common.events.generated import TaskRequested
-from common.tests.test_events import denial
 from services.gateway.directory import USER_NAMESPACE
-from services.intake.tests.test_domain import source
-from tests.integration.conftest import PASSWORD, all_tasks, auth, eventually, publish
+from tests.integration.conftest import (
+    PASSWORD,
+    all_tasks,
+    auth,
+    denial,
+    eventually,
+    publish,
+    source,
+    utc_today,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +71,7 @@ async def test_each_default_rule_and_the_fallback(stack, producer):
         ("pool", ["biller"], []),
         ("ccm", [], []),
     ])
-    old = date.today() - timedelta(days=120)
+    old = utc_today() - timedelta(days=120)
     cosign = source("CosignRequested").model_copy(update={"supervising_physician_id": "x"})
     payloads = [
         denial(source_id="high", amount=Decimal("7500")),

@@ -347,7 +347,46 @@ async def test_sigkill_mid_sweep_still_gives_one_escalation_and_one_alert_per_le
     assert levels == [(1, n)]
 
 
+async def test_an_escalation_before_routing_decides_is_not_undone_by_routing(stack, producer, bus):
+    """A denial created past its deadline is escalated at once; routing (held back here, so
+    the escalation surely lands first) then picks a biller. The task stays with the
+    practice manager; its history shows routing's decision as superseded."""
+    org = Org(stack, "sla-order")
+    await org.setup([])
+    biller = f"biller@{org.id}.test"
+    await asyncio.to_thread(stack.seed_users, {"orgs": [], "users": [
+        {"org_id": org.id, "email": biller, "name": "Biller", "password": PASSWORD, "roles": ["biller"]}]})
+
+    async def routing_knows_the_biller():
+        return await org.query("routing", "SELECT 1 FROM staff WHERE user_id = %s", uid(biller)) or None
+    await eventually(routing_knows_the_biller, timeout=30, every=0.2)
+    routing = stack["routing-worker"]
+    routing.stop()
+    try:
+        [t] = await org.create(producer, 1, "Denial", due_at=datetime.now(UTC) - timedelta(hours=1))
+        await _wait_escalation(bus, org, t.task_id, 1)
+        task = await eventually(lambda: _task_with(org, t.task_id, lambda x: x["escalation_level"] == 1))
+        assert task["owner_id"] == org.pm and task["queue"] is None  # routing has not decided
+    finally:
+        routing.start()
+        await asyncio.to_thread(routing.wait_ready, 60)
+    task = await eventually(lambda: _task_with(org, t.task_id, lambda x: x["queue"] is not None))
+    assert (task["owner_id"], task["business_status"], task["escalation_level"]) == (
+        org.pm, "Escalated", 1)
+    late = [h for h in task["history"] if h["action"] == "routing_superseded"]
+    # routing did pick the biller; that decision is kept in the history, not applied
+    assert [(h["detail"]["owner_id"], h["detail"]["kept_owner_id"]) for h in late] == [(uid(biller), org.pm)]
+    assert "routed" not in [h["action"] for h in task["history"]]
+
+    async def workload_moved():  # routing counts the task against the manager, not the biller
+        rows = await org.query("routing", "SELECT user_id, active_tasks FROM staff WHERE user_id IN (%s, %s)",
+                               uid(biller), org.pm)
+        return dict(rows) if dict(rows).get(org.pm) == 1 else None
+    assert (await eventually(workload_moved, timeout=30, every=0.2))[uid(biller)] == 0
+
+
 # -- helpers --
+
 
 async def _async(value):
     return value

@@ -9,11 +9,17 @@ from common import events
 from common.events import MAGIC, DecodeError
 from common.events.generated import DenialPosted, TaskRouted
 
+DAY = dt.date(2026, 11, 20)  # the day the fixed examples are received
 
-def denial(**kw) -> DenialPosted:
+
+def denial(*, on: dt.date = DAY, **kw) -> DenialPosted:
+    """A denial as received on ``on``: served 50 days before and denied 19 days before, so
+    under the default policies it is Low (younger than 60 days, $2,500, no filing limit)
+    and routes by its payer and amount (younger than 90 days). Tests on live services pass
+    the day they publish; nothing then depends on the calendar."""
     base = dict(source_id="D-1", claim_id="C-1", payer_id="aetna", payer_name="Aetna",
                 payer_class="commercial", patient_id="P-1", amount=Decimal("2500.00"),
-                service_date=dt.date(2026, 10, 1), denied_on=dt.date(2026, 11, 1),
+                service_date=on - dt.timedelta(days=50), denied_on=on - dt.timedelta(days=19),
                 carc_codes=["CO-197"])
     return DenialPosted(**{**base, **kw})
 

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from common import events
 from common.consumer import handle_now
-from common.events.generated import TaskEscalated
-from services.gateway import escalations, store
+from common.events.generated import TaskEscalated, TaskRouted
+from services.gateway import escalations, handlers, store
 from services.gateway.tests.conftest import created, h
 
 
@@ -98,6 +98,20 @@ async def test_an_overdue_appeal_at_level_2_opens_an_escalation_task_and_done_ta
     [sub] = detail["subtasks"]
     assert sub["title"] == f"Escalation: {appeal.title}" and sub["owner_id"] == admin["_id"]
     assert sub["priority"] == "Urgent"
+    # routing routes the escalation task too: its decision came too late to take it from
+    # the org admin (who is announced to routing as its owner)
+    sub_id = uuid.UUID(sub["id"])
+    [sub_created] = [e for e in await outbox_events(gw, "TaskCreated") if e.payload.task_id == sub_id]
+    [sub_assigned] = [e for e in await outbox_events(gw, "TaskAssigned") if e.payload.task_id == sub_id]
+    assert (sub_assigned.payload.owner_id, sub_assigned.payload.actor_id) == (admin["_id"], "sla_monitor")
+    routed = events.envelope(TaskRouted(task_id=sub_id, queue="billing", owner_id=pm["_id"],
+                                        reason="general pool"),
+                             org_id=org, producer="routing", cause=sub_created)
+    await handle_now(service="gateway", sessions=gw.ctx.sessions, outbox=gw.ctx.outbox,
+                     processed=gw.ctx.processed, env=routed, handler=handlers.task_routed, via="test")
+    sub_now = (await gw.client.get(f"/api/v1/tasks/{sub_id}", headers=h(pm))).json()
+    assert (sub_now["owner_id"], sub_now["queue"]) == (admin["_id"], "billing")
+    assert sub_now["history"][-1]["action"] == "routing_superseded"
     async with gw.ctx.sessions() as s, s.begin():
         await store.update_task(s, done.task_id, status="completed")
     await escalate(gw, org, done.task_id, 1, pm["_id"])

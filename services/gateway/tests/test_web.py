@@ -236,3 +236,22 @@ async def test_suggestions_show_in_queue_board_and_task_page_and_take_decisions(
         assert r.status_code == 404
     finally:
         suggestions.configure("", 0.5)
+
+
+async def test_the_task_page_shows_a_late_routing_decision_as_not_applied(web, gw):
+    from common.events.generated import TaskRouted
+
+    t = created(ORG, 70, title="Late routing")
+    await gw.deliver(t, ORG)
+    manager = await gw.user(ORG, "practice_manager")
+    biller = await gw.user(ORG, "biller")
+    bearer = {"Authorization": manager["Authorization"]}
+    tag = (await gw.client.get(f"/api/v1/tasks/{t.task_id}", headers=bearer)).headers["ETag"]
+    r = await gw.client.post(f"/api/v1/tasks/{t.task_id}/assignment", headers={**bearer, "If-Match": tag},
+                             json={"owner_id": biller["_id"]})
+    assert r.status_code == 200, r.text
+    await gw.deliver(TaskRouted(task_id=t.task_id, queue="billing", owner_id=manager["_id"],
+                                reason="general pool"), ORG)
+    html = unescape(re.sub(r"\s+", " ", (await web.get(f"/tasks/{t.task_id}")).text))
+    assert "Routing chose <strong>Practice_Manager of webpages</strong>, too late: the owner had been " \
+           "set since, so it stays" in html

@@ -60,12 +60,16 @@ def test_a_bad_rule_is_refused_by_number():
         domain.check_rules([{"when": {"amount_over": 1}, "priority": "High"}])
 
 
-def source(kind):
+def source(kind: str, on: date = NOW.date()):
+    """One source event of a kind, its dates relative to the day ``on`` it is received
+    (the fixed NOW by default), so the priority and deadline it gets never depend on the
+    calendar: a prior auth's appeal is 30 days off (High, not Urgent), a follow-up was
+    submitted 80 days before and is due in 5 days."""
     return {
         "PriorAuthDecided": PriorAuthDecided(
             source_id="PA-1", **PT, **PAYER, auth_request_id="AR-1", decision="denied",
             service_description="MRI lumbar spine", cpt_codes=["72148"],
-            appeal_deadline=date(2026, 12, 20)),
+            appeal_deadline=on + timedelta(days=30)),
         "RxRenewalRequested": RxRenewalRequested(
             source_id="RX-1", **PT, drug_name="Oxycodone 5 mg", controlled_substance_schedule="II",
             pharmacy_name="CVS #123", days_supply_left=5),
@@ -77,7 +81,7 @@ def source(kind):
             referred_to="Heart Center", urgency="urgent"),
         "PayerFollowUpDue": PayerFollowUpDue(
             source_id="FU-1", **PT, **PAYER, claim_id="C-7", amount=Decimal("12500"),
-            submitted_on=date(2026, 9, 1), follow_up_on=date(2026, 11, 25)),
+            submitted_on=on - timedelta(days=80), follow_up_on=on + timedelta(days=5)),
         "ClaimStatusChanged": ClaimStatusChanged(
             source_id="CL-1", **PT, **PAYER, claim_id="C-8", status="denied",
             status_code="F2:85", amount=Decimal("900")),
@@ -101,6 +105,29 @@ def test_every_source_kind_maps_to_its_task(kind, task_type, priority):
     assert (t.task_type, t.priority, t.source_kind) == (task_type, priority, kind)
     assert t.task_id == domain.task_id_for("acme", kind, t.source_id)
     assert t.due_at >= NOW and t.title
+
+
+@pytest.mark.parametrize("received_at", [
+    NOW, datetime(2026, 12, 1, 0, 0, tzinfo=UTC), datetime(2027, 6, 30, 23, 59, 59, tzinfo=UTC),
+    datetime(2028, 2, 29, 12, 0, tzinfo=UTC), datetime(2031, 1, 1, 0, 0, 1, tzinfo=UTC)])
+def test_sources_dated_from_the_day_they_arrive_map_alike_on_any_day(received_at):
+    """What the integration tests rely on: an example dated from its arrival gets the same
+    priority and deadline whatever the calendar says."""
+    day = received_at.date()
+    got = {kind: domain.task_for("acme", source(kind, on=day), received_at=received_at, policies={})
+           for kind in ("PriorAuthDecided", "RxRenewalRequested", "CosignRequested",
+                        "ReferralAuthRequested", "PayerFollowUpDue", "ClaimStatusChanged",
+                        "TaskRequested")}
+    got["DenialPosted"] = domain.task_for("acme", denial(on=day), received_at=received_at, policies={})
+    assert {k: t.priority for k, t in got.items()} == {
+        "DenialPosted": "Low", "PriorAuthDecided": "High", "RxRenewalRequested": "High",
+        "CosignRequested": "High", "ReferralAuthRequested": "Urgent", "PayerFollowUpDue": "High",
+        "ClaimStatusChanged": "High", "TaskRequested": "High"}
+    assert got["DenialPosted"].due_at == received_at + timedelta(days=30)
+    assert got["PriorAuthDecided"].due_at == received_at + timedelta(days=3)
+    assert got["PayerFollowUpDue"].due_at == domain.end_of_day(day + timedelta(days=5))
+    # none is due within two days of arriving: no SLA breach while a test watches it
+    assert min(t.due_at - received_at for t in got.values()) == timedelta(days=2)  # RxRenewal
 
 
 def test_explicit_deadlines_are_kept():
