@@ -21,6 +21,15 @@ async def _ready(settings) -> httpx.Response:
     return r
 
 
+@pytest.fixture(autouse=True)
+async def _clean_outbox(migrate):
+    yield
+    app = create_api(SERVICE, migrate(SERVICE))
+    async with app.state.ctx.sessions() as s, s.begin():
+        await s.execute(sa.delete(store.outbox))  # leave intake's outbox as we found it
+    await app.state.ctx.engine.dispose()
+
+
 async def _old_event(settings, age_s: int) -> None:
     app = create_api(SERVICE, settings)
     async with app.state.ctx.sessions() as s, s.begin():
