@@ -556,7 +556,7 @@ async def audit_search(s, user: auth.User, *, limit: int = 500, **filters) -> li
 
 def router() -> APIRouter:
     """Gateway: the unified work queue, the task record and the FHIR Task API."""
-    from services.gateway import fhir, sla_api
+    from services.gateway import fhir, sla_api, task_policy_api
 
     r = APIRouter(prefix="/api/v1")
 
@@ -756,4 +756,5 @@ def router() -> APIRouter:
     top.include_router(fhir.router())
     top.include_router(web.router())
     top.include_router(sla_api.router())
+    top.include_router(task_policy_api.router())
     return top

@@ -60,6 +60,9 @@ async def test_a_posted_denial_shows_in_the_queue_within_two_seconds(stack):
     async with httpx.AsyncClient(timeout=5) as c:
         t0 = time.monotonic()
         r = await c.post(f"{stack['intake-api'].url}/api/v1/events", json=body)
+        assert r.status_code == 401  # intake's API is internal: the service credential only
+        r = await c.post(f"{stack['intake-api'].url}/api/v1/events", json=body,
+                         headers=stack.service_headers())
         assert r.status_code == 202, r.text
         task_id = r.json()["task_id"]
 
