@@ -11,6 +11,7 @@ from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings, require_secret
 from services.gateway import api, directory, escalations, handlers, store, suggestions, web
+from services.gateway.signin_limits import SignInLimiter
 
 DEV_JWT_SECRET = "dev-only-change-me-0123456789abcdef"
 
@@ -46,9 +47,13 @@ class GatewaySettings(CommonSettings):
 
 
 def setup_api(app) -> None:
-    """The web app, and where nba answers."""
+    """The web app, the sign-in limits, and where nba answers."""
     s = app.state.ctx.settings
     suggestions.configure(s.nba_url, s.nba_timeout_s, token=s.service_token)
+    app.state.signin_limiter = SignInLimiter(
+        s.redis_url, prefix=f"{s.database_prefix}gateway:signin:", window_s=s.signin_window_s,
+        per_account=s.signin_max_failures_per_account,
+        per_address=s.signin_max_failures_per_address)
     web.setup(app)
 
 
