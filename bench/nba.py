@@ -154,7 +154,8 @@ async def main() -> int:
                 c.execute("UPDATE task SET version = version + 1 WHERE task_id = ANY(%s)",
                           ([t for t, _ in http_sample],))
             await cache.drop([t for t, _ in http_sample])
-            async with httpx.AsyncClient(base_url=url, timeout=10) as h:
+            async with httpx.AsyncClient(base_url=url, timeout=10,
+                                         headers=stack.service_headers()) as h:
                 async def call(tid, org) -> float:
                     t = time.perf_counter()
                     r = await h.get("/internal/v1/suggestions",

@@ -55,6 +55,18 @@ def test_helm_values_deploy_every_process_with_probes():
     assert "pre-install" in (ROOT / "deploy/helm/workqueue/templates/migrate-job.yaml").read_text()
 
 
+def test_deployments_run_in_production_mode_listening_on_the_pod():
+    """The chart runs production mode (so the development secrets are refused) and binds
+    where a probe and a Service reach it; compose binds on its network."""
+    values = yaml.safe_load((ROOT / "deploy/helm/workqueue/values.yaml").read_text())
+    helpers = (ROOT / "deploy/helm/workqueue/templates/_helpers.tpl").read_text()
+    assert values["environment"] == "production"
+    assert "{name: WQ_ENV, value: {{ .Values.environment | quote }}}" in helpers
+    assert '{name: BIND_HOST, value: "0.0.0.0"}' in helpers
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["nba-api"]["environment"]["BIND_HOST"] == "0.0.0.0"
+
+
 def test_the_image_carries_the_web_apps_assets():
     """The gateway refuses to start without them; the Makefile and the image copy the same."""
     from services.gateway.web import VENDOR

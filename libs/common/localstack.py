@@ -212,6 +212,14 @@ class Stack:
         finally:
             os.unlink(f.name)
 
+    def service_headers(self) -> dict[str, str]:
+        """The service credential this stack's processes expect (``SERVICE_TOKEN``), for
+        calling intake's or nba's internal API."""
+        from common.service_auth import HEADER
+        from common.settings import DEV_SERVICE_TOKEN
+
+        return {HEADER: self.env().get("SERVICE_TOKEN", DEV_SERVICE_TOKEN)}
+
     def register_org(self, org: str, name: str | None = None, *, intake_url: str | None = None,
                      timeout: float = 30) -> None:
         """Onboard an org in the gateway and wait until intake accepts its events."""
@@ -219,8 +227,11 @@ class Stack:
         url = intake_url or self.procs["intake-api"].url
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if httpx.get(f"{url}/api/v1/orgs/{org}", timeout=5).status_code == 200:
+            r = httpx.get(f"{url}/api/v1/orgs/{org}", headers=self.service_headers(), timeout=5)
+            if r.status_code == 200:
                 return
+            if r.status_code == 401:
+                raise PermissionError(f"intake refused this stack's service credential: {r.text}")
             time.sleep(0.1)
         raise TimeoutError(f"intake did not learn org {org} within {timeout}s")
 

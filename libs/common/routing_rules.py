@@ -44,8 +44,10 @@ DEFAULT_RULES: list[dict] = [
 ]
 
 
-def check_rules(rules: list[dict], known_skills: set[str] | None = None) -> None:
-    """Refuse rules that cannot work, naming the rule and the problem."""
+def check_rules(rules: list[dict], known_skills: set[str] | None = None,
+                known_users: set[str] | None = None) -> None:
+    """Refuse rules that cannot work, naming the rule and the problem; with the org's
+    skills and user ids, refuse a skill nobody has and a user who is not of the org."""
     if not isinstance(rules, list):
         raise lang.RuleError("rules must be a list")
     if len(rules) > MAX_RULES:
@@ -66,7 +68,7 @@ def check_rules(rules: list[dict], known_skills: set[str] | None = None) -> None
         targets = rule.get("targets")
         if not targets or not isinstance(targets, list):
             raise lang.RuleError(f"{name}: needs 'targets', a list such as [{{\"role\": \"nurse\"}}]")
-        for t in targets:
+        for j, t in enumerate(targets):
             if not isinstance(t, dict) or not t or set(t) - TARGET_KEYS:
                 raise lang.RuleError(f"{name}: a target has keys among {', '.join(sorted(TARGET_KEYS))}")
             timeout = t.get("timeout_s")
@@ -74,6 +76,13 @@ def check_rules(rules: list[dict], known_skills: set[str] | None = None) -> None
                 raise lang.RuleError(f"{name}: timeout_s is whole seconds from 1 to 604800")
             if len(set(t) - {"timeout_s"}) == 0:
                 raise lang.RuleError(f"{name}: a target needs more than a timeout")
+            if "user" in t:
+                user = t["user"]
+                if not isinstance(user, str) or not 0 < len(user) <= 64:
+                    raise lang.RuleError(f"{name}: targets[{j}].user must be a user id")
+                if known_users is not None and user not in known_users:
+                    raise lang.RuleError(f"{name}: targets[{j}].user: no user '{user}' in "
+                                         "your org")
             for skill in t.get("skills", []):
                 if known_skills is not None and skill not in known_skills:
                     raise lang.RuleError(f"{name}: nobody in the org has the skill '{skill}'")

@@ -19,6 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -107,7 +108,7 @@ async def run_worker(spec: ServiceSpec, settings: CommonSettings | None = None) 
         app = FastAPI(title=f"{spec.name} worker")
         app.include_router(health.router(f"{spec.name}-worker", health.checks_for(
             s, ctx.engine, ctx.outbox, broker_required=True)))
-        server = uvicorn.Server(uvicorn.Config(app, host="0.0.0.0", port=s.health_port,
+        server = uvicorn.Server(uvicorn.Config(app, host=s.bind_host, port=s.health_port,
                                                log_config=None, access_log=False))
         tasks.append(asyncio.create_task(server.serve(), name="health"))
 
@@ -175,14 +176,25 @@ def cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="create the database if missing and migrate it")
     sub.add_parser("worker", help="consumers, outbox relay, timers and a health server")
     api = sub.add_parser("api", help="the HTTP API under uvicorn")
-    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument("--host", default=None,
+                     help="interface to listen on (default: <SVC>_API_HOST, else BIND_HOST, "
+                          "else 127.0.0.1)")
     api.add_argument("--port", type=int, default=None)
     api.add_argument("--workers", type=int, default=1)
     for name, (configure, _) in spec.commands.items():
         configure(sub.add_parser(name))
     args = parser.parse_args(argv)
 
-    settings = spec.settings_cls()
+    try:
+        settings = spec.settings_cls()
+    except ValidationError as exc:
+        # A setting that must be fixed (a development secret in production, a bad URL):
+        # say which, in one line, and do not start.
+        reasons = "; ".join(
+            ("".join(f"{x}: " for x in e["loc"][:1])) + str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors())
+        print(f"{spec.name}: refusing to start: {reasons}", file=sys.stderr)
+        return 2
     logs.configure(f"{spec.name}-{args.cmd}", level=settings.log_level, json=settings.log_json)
     if args.cmd == "migrate":
         db.migrate(settings.database_url, spec.versions)
@@ -196,8 +208,8 @@ def cli(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         uvloop.run(run_worker(spec, settings))
         return 0
     port = args.port or getattr(settings, "api_port", 0) or spec.api_port_default
-    uvicorn.run(create_api(spec, settings), host=args.host, port=port, log_config=None,
-                access_log=False, loop="uvloop", http="httptools")
+    uvicorn.run(create_api(spec, settings), host=args.host or settings.api_bind_host, port=port,
+                log_config=None, access_log=False, loop="uvloop", http="httptools")
     return 0
 
 

@@ -6,7 +6,7 @@ prefix (``KAFKA_BOOTSTRAP_SERVERS``); a service's own settings carry its prefix
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,11 +16,45 @@ def _shared(name: str, default):
     return Field(default=default, validation_alias=AliasChoices(name, name.lower()))
 
 
+# The development values of the stack's secrets: they let `make run` and the tests work
+# with nothing set, and no process starts with one of them outside development mode.
+DEV_SERVICE_TOKEN = "dev-only-service-token-change-me"
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSettings(ValueError):
+    """A secret left at its development value (or too short) outside development mode."""
+
+
+def require_secret(settings: CommonSettings, *, value: str, default: str, variable: str) -> None:
+    """Outside development mode, refuse a secret left at its default or shorter than 32."""
+    if settings.environment == "development":
+        return
+    if value == default:
+        raise InsecureSettings(
+            f"{variable} is still the documented development value: set {variable} to a "
+            f"random secret of at least {MIN_SECRET_LENGTH} characters (WQ_ENV is "
+            f"'{settings.environment}')")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise InsecureSettings(f"{variable} must be at least {MIN_SECRET_LENGTH} characters "
+                               f"outside development mode (WQ_ENV is '{settings.environment}')")
+
+
 class CommonSettings(BaseSettings):
     """Database, Kafka and Redis endpoints, and the client tuning for the local broker."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
     service_name: ClassVar[str] = "common"
+
+    # -- where this runs: anything but development refuses the development secrets --
+    environment: Literal["development", "staging", "production"] = _shared(
+        "WQ_ENV", "development")
+    # The one credential services present to each other's internal APIs (X-Service-Token).
+    service_token: str = _shared("SERVICE_TOKEN", DEV_SERVICE_TOKEN)
+    # The interface the API and the health server listen on: loopback unless told
+    # (a container or a pod sets BIND_HOST=0.0.0.0); <SVC>_API_HOST overrides it per API.
+    bind_host: str = _shared("BIND_HOST", "127.0.0.1")
+    api_host: str | None = None
 
     # -- Kafka (one place for client tuning; defaults suit the local Tansu broker) --
     kafka_bootstrap_servers: str = _shared("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -71,6 +105,16 @@ class CommonSettings(BaseSettings):
     # broker answers (the relay is not running, or cannot publish).
     outbox_stuck_after_s: float = 60.0
     transient_retries: int = 5
+
+    @property
+    def api_bind_host(self) -> str:
+        return self.api_host or self.bind_host
+
+    @model_validator(mode="after")
+    def _no_development_secrets(self) -> CommonSettings:
+        require_secret(self, value=self.service_token, default=DEV_SERVICE_TOKEN,
+                       variable="SERVICE_TOKEN")
+        return self
 
     @model_validator(mode="after")
     def _derive_database_url(self) -> CommonSettings:

@@ -69,6 +69,7 @@ EVENT_TOPICS: dict[str, Topic] = {
     "UserUpserted": DIRECTORY,
     "RoutingRulesChanged": DIRECTORY,
     "SlaPolicyChanged": DIRECTORY,
+    "TaskPolicyChanged": DIRECTORY,
     "TaskCreated": TASK_EVENTS,
     "TaskRouted": TASK_EVENTS,
     "TaskStatusChanged": TASK_EVENTS,

@@ -13,13 +13,15 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from common import limits
 from services.gateway import actions, auth, domain, store, suggestions
 from services.gateway.auth import CurrentUser, Manager
+from services.gateway.signin_limits import SignInLimiter, TooManyAttempts
 
 # ---------- models ----------
 
@@ -188,9 +190,28 @@ class Created(BaseModel):
     version: int | None = None
 
 
+NO_NUL = r"^[^\x00]*$"
+
+
+def _email(value: str) -> str:
+    """A well-formed address, lower-cased. Deliverability is not looked up, and the
+    reserved ``.test`` domain is accepted (every demo and test account uses one); other
+    special-use domains (.invalid, .localhost, .local, ...) are refused."""
+    try:
+        return validate_email(value, check_deliverability=False,
+                              test_environment=True).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=NO_NUL),
+                  AfterValidator(_email)]
+Tag = Annotated[str, Field(min_length=1, max_length=60, pattern=NO_NUL)]
+
+
 class Login(BaseModel):
-    email: str = Field(min_length=3, max_length=200)
-    password: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=200, pattern=NO_NUL)
+    password: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class UserOut(BaseModel):
@@ -210,7 +231,7 @@ class UserOut(BaseModel):
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     roles: list[Literal[domain.ROLES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
-    skills: list[str] | None = Field(None, max_length=50)
+    skills: list[Tag] | None = Field(None, max_length=50)
     capacity: int | None = Field(None, ge=0, le=500)
     away: bool | None = None
     active: bool | None = None
@@ -240,11 +261,11 @@ class Token(BaseModel):
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr
-    name: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=10, max_length=200)
+    email: Email
+    name: str = Field(min_length=1, max_length=120, pattern=NO_NUL)
+    password: str = Field(min_length=10, max_length=200, pattern=NO_NUL)
     roles: list[Literal[domain.ROLES]] = Field(min_length=1)  # type: ignore[valid-type]
-    skills: list[str] = Field([], max_length=50)
+    skills: list[Tag] = Field([], max_length=50)
 
 
 class ViewIn(BaseModel):
@@ -351,6 +372,13 @@ def refusals():
         raise HTTPException(422, str(exc)) from None
 
 
+async def check_owner(s, user: auth.User, f: QueueFilter, field: str = "owner") -> None:
+    """An owner filter names 'me', 'unassigned' or a user of the signed-in org: 422 else."""
+    if f.owner not in (None, "me", "unassigned") and \
+            await store.user_by_id(s, user.org_id, f.owner) is None:
+        raise HTTPException(422, f"{field}: no user '{f.owner}' in your org")
+
+
 async def resolve_view(s, user: auth.User, f: QueueFilter) -> QueueFilter:
     """Merge a saved view's filters under the explicit ones."""
     if not f.view:
@@ -378,6 +406,7 @@ async def queue_page(s, user: auth.User, p: QueueParams) -> QueuePage:
     limit, cursor = p.limit, p.cursor
     f = await resolve_view(s, user, QueueFilter.model_validate(
         p.model_dump(exclude={"limit", "cursor"}, exclude_unset=True)))
+    await check_owner(s, user, f)
     now = datetime.now(UTC)
     after = decode_cursor(cursor, f.sort) if cursor else None
     rows = (await s.execute(store.queue_query(f, org_id=user.org_id, user_id=user.id,
@@ -460,11 +489,25 @@ async def decide_suggestion(c, user: auth.User, task_id: uuid.UUID,
         raise HTTPException(503, str(exc)) from None
 
 
-async def authenticate(s, settings, body: Login) -> Token:
-    """Check an e-mail and password; a signed session token, or 401."""
+SIGN_IN_REFUSED = "wrong e-mail or password"
+
+
+def client_address(request: Request) -> str:
+    """The address sign-in attempts are counted against (uvicorn resolves a trusted
+    proxy's X-Forwarded-For into it)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def authenticate(s, settings, body: Login, *, limiter: SignInLimiter, address: str) -> Token:
+    """Check an e-mail and password; a signed session token, or 401 (one answer, and about
+    the same time, for an unknown e-mail and a wrong password). TooManyAttempts past the
+    per-account or per-address limit of failures."""
+    await limiter.check(body.email, address)
     row = await store.user_by_email(s, body.email)
-    if row is None or not auth.verify_password(row.password_hash, body.password):
-        raise HTTPException(401, "wrong e-mail or password")
+    if not auth.verify_password(row.password_hash if row else None, body.password):
+        await limiter.failed(body.email, address)
+        raise HTTPException(401, SIGN_IN_REFUSED, headers={"WWW-Authenticate": "Bearer"})
+    await limiter.succeeded(body.email)
     user = auth.User(row.id, row.org_id, row.name, row.email, tuple(row.roles), tuple(row.skills))
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     return Token(access_token=auth.issue_token(user, secret=settings.jwt_secret, ttl=ttl),
@@ -487,6 +530,7 @@ async def store_view(s, user: auth.User, body: ViewIn) -> ViewOut:
         raise HTTPException(403, "only a practice manager or org admin may share a view")
     if body.name in BUILTIN_VIEWS:
         raise HTTPException(409, f"'{body.name}' is a built-in view; choose another name")
+    await check_owner(s, user, body.filters, "filters.owner")
     vid = uuid.uuid4()
     try:
         await s.execute(sa.insert(store.saved_view).values(
@@ -498,6 +542,35 @@ async def store_view(s, user: auth.User, body: ViewIn) -> ViewOut:
         raise HTTPException(409, f"you already have a view named '{body.name}'") from None
     return ViewOut(id=str(vid), name=body.name, shared=body.shared, builtin=False,
                    filters=body.filters)
+
+
+# E-mail addresses are sign-in names, unique across every org (sign-in asks for no org).
+# Whoever holds one already, in the manager's org or any other, active or not, the answer
+# is this one: it names no org and says nothing of the account.
+EMAIL_REFUSED = ("this e-mail address cannot be given a new account: choose another "
+                 "(people of your org are listed under People)")
+
+
+async def add_person(c, manager: auth.User, body: UserIn) -> UserOut:
+    """Add a person to the manager's org; announced and audited. 409 (one answer) when the
+    address is taken anywhere."""
+    from services.gateway.directory import announce_user
+
+    uid = str(uuid.uuid4())
+    try:
+        async with actions.unit_of_work(c) as uow:
+            if await store.email_taken(uow.session, body.email):
+                raise HTTPException(409, EMAIL_REFUSED)
+            await store.insert_user(uow.session, id=uid, org_id=manager.org_id, email=body.email,
+                                    name=body.name, roles=list(body.roles), skills=body.skills,
+                                    password_hash=auth.hash_password(body.password), active=True)
+            row = await store.user_by_id(uow.session, manager.org_id, uid)
+            await announce_user(uow, row)
+            await store.audit(uow.session, org_id=manager.org_id, actor_id=manager.id,
+                              action="user_added", detail={"user_id": uid, "roles": list(body.roles)})
+    except sa.exc.IntegrityError:  # the same address added at the same moment elsewhere
+        raise HTTPException(409, EMAIL_REFUSED) from None
+    return UserOut.model_validate(row)
 
 
 async def change_user(c, manager: auth.User, user_id: str, body: UserPatch) -> UserOut:
@@ -537,8 +610,9 @@ async def replace_rules(c, manager: auth.User, rules: list[dict]) -> RulesOut:
 
     async with actions.unit_of_work(c) as uow:
         known = await store.org_skills(uow.session, manager.org_id)
+        users = {u.id for u in await store.users_of(uow.session, manager.org_id)}
         try:
-            check_rules(rules, known_skills=known)
+            check_rules(rules, known_skills=known, known_users=users)
         except RuleError as exc:
             raise HTTPException(422, str(exc)) from None
         version = await store.add_rules(uow.session, manager.org_id, rules, manager.id)
@@ -560,15 +634,23 @@ async def audit_search(s, user: auth.User, *, limit: int = 500, **filters) -> li
 
 def router() -> APIRouter:
     """Gateway: the unified work queue, the task record and the FHIR Task API."""
-    from services.gateway import fhir, sla_api
+    from services.gateway import fhir, sla_api, task_policy_api
 
     r = APIRouter(prefix="/api/v1")
 
-    @r.post("/auth/token", response_model=Token, tags=["auth"], summary="Sign in")
+    @r.post("/auth/token", response_model=Token, tags=["auth"], summary="Sign in",
+            responses={401: {"description": "wrong e-mail or password"},
+                       429: {"description": "too many failed sign-ins (Retry-After)"}})
     async def sign_in(body: Login, request: Request, response: Response, s: Session) -> Token:
-        token = await authenticate(s, ctx(request).settings, body)
-        response.set_cookie(auth.COOKIE, token.access_token, httponly=True, samesite="lax",
-                            max_age=token.expires_in)
+        settings = ctx(request).settings
+        try:
+            token = await authenticate(s, settings, body, limiter=request.app.state.signin_limiter,
+                                       address=client_address(request))
+        except TooManyAttempts as exc:
+            raise HTTPException(429, str(exc),
+                                headers={"Retry-After": str(exc.retry_after_s)}) from None
+        auth.set_session_cookie(response, token.access_token, max_age=token.expires_in,
+                                secure=settings.secure_cookies)
         return token
 
     @r.get("/me", response_model=UserOut, tags=["auth"], summary="Who is signed in")
@@ -587,7 +669,9 @@ def router() -> APIRouter:
     @r.get("/queue/counts", response_model=ColumnCounts, tags=["queue"],
            summary="Tasks per board column for the same filters (count badges)")
     async def counts(user: CurrentUser, s: Session, f: Annotated[QueueFilter, Query()]) -> ColumnCounts:
-        return ColumnCounts(columns=await column_counts(s, user, await resolve_view(s, user, f)))
+        f = await resolve_view(s, user, f)
+        await check_owner(s, user, f)
+        return ColumnCounts(columns=await column_counts(s, user, f))
 
     @r.get("/tasks", response_model=list[TaskOut], tags=["tasks"],
            summary="Several tasks by id (those of your org)")
@@ -696,23 +780,10 @@ def router() -> APIRouter:
         return [UserOut.model_validate(u) for u in await store.users_of(s, user.org_id)]
 
     @r.post("/users", response_model=UserOut, status_code=201, tags=["directory"],
-            summary="Add a user to your org (managers)")
-    async def add_user(body: UserIn, user: Manager, s: Session, request: Request) -> UserOut:
-        if await store.user_by_email(s, body.email):
-            raise HTTPException(409, f"{body.email} already has an account")
-        from services.gateway.directory import announce_user
-
-        uid = str(uuid.uuid4())
-        async with actions.unit_of_work(ctx(request)) as uow:
-            await store.upsert_user(uow.session, id=uid, org_id=user.org_id,
-                                    email=body.email.lower(), name=body.name,
-                                    password_hash=auth.hash_password(body.password),
-                                    roles=list(body.roles), skills=body.skills, active=True)
-            row = await store.user_by_id(uow.session, user.org_id, uid)
-            await announce_user(uow, row)
-            await store.audit(uow.session, org_id=user.org_id, actor_id=user.id,
-                              action="user_added", detail={"user_id": uid, "roles": list(body.roles)})
-        return UserOut.model_validate(row)
+            summary="Add a user to your org (managers)",
+            responses={409: {"description": EMAIL_REFUSED}})
+    async def add_user(body: UserIn, user: Manager, request: Request) -> UserOut:
+        return await add_person(ctx(request), user, body)
 
     @r.patch("/users/{user_id}", response_model=UserOut, tags=["directory"],
              summary="Change a user's roles, skills, capacity, away or active (managers)")
@@ -760,4 +831,5 @@ def router() -> APIRouter:
     top.include_router(fhir.router())
     top.include_router(web.router())
     top.include_router(sla_api.router())
+    top.include_router(task_policy_api.router())
     return top

@@ -1,13 +1,19 @@
 """Gateway wiring: settings, subscriptions and the HTTP API."""
+from __future__ import annotations
+
 from pathlib import Path
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
-from common.settings import CommonSettings
+from common.settings import CommonSettings, require_secret
 from services.gateway import api, directory, escalations, handlers, store, suggestions, web
+from services.gateway.signin_limits import SignInLimiter
+
+DEV_JWT_SECRET = "dev-only-change-me-0123456789abcdef"
 
 
 class GatewaySettings(CommonSettings):
@@ -15,18 +21,39 @@ class GatewaySettings(CommonSettings):
     service_name = "gateway"
     api_port: int = 8000
     health_port: int = 9107
-    # Sign the session tokens. The default suits a laptop only: set GATEWAY_JWT_SECRET.
-    jwt_secret: str = "dev-only-change-me-0123456789abcdef"
+    # Sign the session tokens. The default suits a laptop only: outside development mode
+    # (WQ_ENV) the gateway refuses to start with it; set GATEWAY_JWT_SECRET.
+    jwt_secret: str = DEV_JWT_SECRET
     token_ttl_minutes: int = 8 * 60
+    # Sign-in attempts that fail, counted in Redis (shared by every replica) per account
+    # and per client address in a fixed window; past either limit: 429 with Retry-After.
+    signin_window_s: int = 15 * 60
+    signin_max_failures_per_account: int = 10
+    signin_max_failures_per_address: int = 50
     # nba's internal API for suggestions ("" turns them off); the queue waits at most this.
     nba_url: str = "http://127.0.0.1:8002"
     nba_timeout_s: float = 0.5
 
+    @model_validator(mode="after")
+    def _no_development_jwt_secret(self) -> GatewaySettings:
+        require_secret(self, value=self.jwt_secret, default=DEV_JWT_SECRET,
+                       variable="GATEWAY_JWT_SECRET")
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies only over HTTPS, except on a developer's plain-HTTP laptop."""
+        return self.environment != "development"
+
 
 def setup_api(app) -> None:
-    """The web app, and where nba answers."""
+    """The web app, the sign-in limits, and where nba answers."""
     s = app.state.ctx.settings
-    suggestions.configure(s.nba_url, s.nba_timeout_s)
+    suggestions.configure(s.nba_url, s.nba_timeout_s, token=s.service_token)
+    app.state.signin_limiter = SignInLimiter(
+        s.redis_url, prefix=f"{s.database_prefix}gateway:signin:", window_s=s.signin_window_s,
+        per_account=s.signin_max_failures_per_account,
+        per_address=s.signin_max_failures_per_address)
     web.setup(app)
 
 

@@ -4,14 +4,16 @@ Every query the API runs is scoped by the signed-in user's org, never by a param
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Annotated
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import domain
@@ -25,11 +27,29 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(hashed: str, password: str) -> bool:
+def verify_password(hashed: str | None, password: str) -> bool:
+    """Check a password against a hash. With no hash (no such account), check it against
+    a dummy one all the same, so that an unknown e-mail costs the time a known one does."""
     try:
-        return _hasher.verify(hashed, password)
+        return _hasher.verify(hashed or _dummy_hash(), password) and hashed is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(24))
+
+
+def set_session_cookie(response: Response, token: str, *, max_age: int, secure: bool) -> None:
+    """The session cookie: script cannot read it, other sites do not send it on a POST,
+    HTTPS only outside development mode, and it ends with the token it carries."""
+    response.set_cookie(COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
+                        secure=secure, path="/")
+
+
+def clear_session_cookie(response: Response, *, secure: bool) -> None:
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=secure, path="/")
 
 
 @dataclass(frozen=True)

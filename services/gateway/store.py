@@ -460,6 +460,17 @@ async def user_by_email(session: AsyncSession, email: str):
         app_user.c.email == email.lower(), app_user.c.active))).first()
 
 
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    """Whether any account, of any org, active or not, has this e-mail."""
+    return (await session.execute(sa.select(sa.literal(1)).where(
+        app_user.c.email == email.lower()).limit(1))).first() is not None
+
+
+async def insert_user(session: AsyncSession, **values) -> None:
+    """Create a user; an e-mail already taken raises IntegrityError (never an update)."""
+    await session.execute(sa.insert(app_user).values(**values))
+
+
 async def user_by_id(session: AsyncSession, org_id: str, user_id: str):
     """A user of one org, or None."""
     return (await session.execute(sa.select(app_user).where(

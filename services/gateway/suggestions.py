@@ -10,7 +10,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common import logs
+from common import logs, service_auth
 from common.events.generated import SuggestionDecided
 from common.nba_actions import ACTIONS, Suggestion, catalogue
 from common.uow import UnitOfWork
@@ -73,10 +73,12 @@ class NbaClient:
 
     decision_timeout_s = 5.0
 
-    def __init__(self, url: str, timeout_s: float, pause_s: float = 5.0,
+    def __init__(self, url: str, timeout_s: float, pause_s: float = 5.0, *, token: str = "",
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
-        self.http = (httpx.AsyncClient(base_url=self.url, timeout=timeout_s, transport=transport)
+        # nba's internal API answers only a caller with the service credential.
+        self.http = (httpx.AsyncClient(base_url=self.url, timeout=timeout_s, transport=transport,
+                                       headers={service_auth.HEADER: token})
                      if url else None)
         self.pause_s = pause_s
         self._down_until = 0.0
@@ -122,10 +124,12 @@ class NbaClient:
 NBA: NbaClient = NbaClient("", 0.5)
 
 
-def configure(url: str, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
-    """Point the process at nba (called once when the API app is built)."""
+def configure(url: str, timeout_s: float, *, token: str,
+              transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """Point the process at nba, with the service credential (called once when the API app
+    is built)."""
     global NBA
-    NBA = NbaClient(url, timeout_s, transport=transport)
+    NBA = NbaClient(url, timeout_s, token=token, transport=transport)
 
 
 async def attach(org_id: str, items: list) -> list:

@@ -1,7 +1,7 @@
 """How a source event becomes a task. Each source kind yields *facts* (code: every schema
 differs); what the facts mean, priority, deadline and whether to open a task at all, is
-*policy*: data an org can change without a deploy (DEFAULT_POLICIES, overridden per org in
-the task_policy table). No I/O here."""
+*policy*: data an org can change without a deploy (``common.task_policy.DEFAULTS``, overridden per
+org in the task_policy table). No I/O here."""
 from __future__ import annotations
 
 import uuid
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from common import limits, vocabulary
+from common import limits, task_policy
 from common import rules as rules_lang
 from common.events.generated import (
     ClaimStatusChanged,
@@ -31,8 +31,8 @@ from common.events.generated import (
 TITLE_MAX = limits.max_length(TaskCreated, "title")
 DESCRIPTION_MAX = limits.max_length(TaskCreated, "description")
 TASK_NAMESPACE = uuid.UUID("6f1c2d4e-8a57-4c1b-9b4e-2f0d7f3e5a11")
-PRIORITIES = vocabulary.PRIORITIES
-TASK_TYPES = vocabulary.TASK_TYPES
+PRIORITIES = task_policy.PRIORITIES
+TASK_TYPES = task_policy.TASK_TYPES
 
 
 class Invalid(ValueError):
@@ -54,46 +54,8 @@ class Policy:
     deadline_margin_days: int = 5  # finish this long before a payer's limit
 
 
-# The owner's follow-up priority matrix (value and age) plus deadline urgency.
-_MONEY_RULES = [
-    {"when": {"days_to_limit_le": 7}, "priority": "Urgent"},
-    {"when": [{"amount_gt": 10000}, {"age_days_gt": 120}, {"days_to_limit_le": 30}],
-     "priority": "High"},
-    {"when": [{"amount_gt": 5000}, {"age_days_gt": 60}], "priority": "Routine"},
-]
-DEFAULT_POLICIES: dict[str, Policy] = {
-    "Denial": Policy(30, _MONEY_RULES, "Low"),
-    "Follow-up": Policy(14, _MONEY_RULES, "Low"),
-    "Prior Auth": Policy(3, [
-        {"when": {"days_to_limit_le": 5}, "priority": "Urgent"},
-        {"when": {"decision_in": ["denied", "partially_approved"]}, "priority": "High"},
-        {"when": {"decision_eq": "pended"}, "priority": "Routine"}], "Low"),
-    "RxRenewal": Policy(2, [
-        {"when": {"days_supply_left_le": 2}, "priority": "Urgent"},
-        {"when": {"controlled_eq": True}, "priority": "High"}], "Routine"),
-    "Co-sign": Policy(7, [
-        {"when": {"document_type_in": ["order", "telephone_order"]}, "priority": "High"}],
-        "Routine"),
-    "Referral": Policy(5, [
-        {"when": {"urgency_in": ["stat", "urgent"]}, "priority": "Urgent"},
-        {"when": {"days_to_limit_le": 7}, "priority": "High"}], "Routine"),
-    "Claim Status": Policy(14, [
-        {"when": {"status_in": ["denied", "rejected"]}, "priority": "High"},
-        {"when": {"amount_gt": 5000}, "priority": "High"}], "Routine",
-        open_when=[{"status_in": ["denied", "rejected"]}, {"days_in_status_ge": 30}]),
-    "Care Coordination": Policy(30, [], "Routine"),
-}
-
-
-def check_rules(rules: list[dict]) -> None:
-    """Refuse a policy an org wrote wrong, naming the rule and the problem."""
-    for i, rule in enumerate(rules, 1):
-        if rule.get("priority") not in PRIORITIES:
-            raise Invalid(f"rule {i}: priority must be one of {', '.join(PRIORITIES)}")
-        try:
-            rules_lang.check_conditions(rule.get("when", {}), rule=f"rule {i}")
-        except rules_lang.RuleError as exc:
-            raise Invalid(str(exc)) from None
+# The defaults are part of the contract (``common.task_policy``): the gateway shows them.
+DEFAULT_POLICIES: dict[str, Policy] = {t: Policy(**p) for t, p in task_policy.DEFAULTS.items()}
 
 
 holds = rules_lang.holds

@@ -1,13 +1,17 @@
 """Intake's handlers: each source event becomes exactly one task (or, by policy, none)."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict
 
+from common import logs, task_policy
 from common.events import Envelope
-from common.events.generated import OrgRegistered
+from common.events.generated import OrgRegistered, TaskPolicyChanged
 from common.uow import UnitOfWork
 from services.intake import domain, store
+
+log = logs.get(__name__)
 
 
 def policy_of(stored: dict) -> domain.Policy:
@@ -51,6 +55,27 @@ async def org_registered(batch: list[Envelope[OrgRegistered]], uow: UnitOfWork) 
                                             for e in batch])
 
 
+async def task_policy_changed(batch: list[Envelope[TaskPolicyChanged]], uow: UnitOfWork) -> None:
+    """Apply a policy a manager changed in the gateway to the next source event; an older
+    version arriving late changes nothing. A policy that does not pass the contract is
+    refused (dead-lettered): a bad one never replaces a good one."""
+    latest: dict[tuple[str, str], Envelope[TaskPolicyChanged]] = {}
+    for e in batch:
+        key = (e.org_id, e.payload.task_type)
+        if key not in latest or latest[key].payload.version < e.payload.version:
+            latest[key] = e
+    rows = []
+    for (org, task_type), e in latest.items():
+        try:
+            policy = task_policy.check(task_type, json.loads(e.payload.policy_json))
+        except (ValueError, TypeError) as exc:  # TaskPolicyError and bad JSON alike
+            raise domain.Invalid(f"policy_json: {exc}") from None
+        rows.append({"org_id": org, "task_type": task_type, "version": e.payload.version,
+                     "policy": policy})
+    applied = await store.apply_policies(uow.session, rows)
+    log.info("task_policies_applied", received=len(batch), applied=applied)
+
+
 HANDLERS = {model: source_event for model in domain.SOURCE_MODELS}
-DIRECTORY_HANDLERS = {OrgRegistered: org_registered}
+DIRECTORY_HANDLERS = {OrgRegistered: org_registered, TaskPolicyChanged: task_policy_changed}
 DEFAULTS = {t: asdict(p) for t, p in domain.DEFAULT_POLICIES.items()}

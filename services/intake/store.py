@@ -35,7 +35,7 @@ task_policy = sa.Table(
     sa.Column("org_id", sa.Text, primary_key=True),
     sa.Column("task_type", sa.Text, primary_key=True),
     sa.Column("policy", JSONB, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),  # the gateway's
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
 )
@@ -65,13 +65,26 @@ async def policies_for(session: AsyncSession, org_ids: set[str]) -> dict[str, di
     return out
 
 
-async def set_policy(session: AsyncSession, org_id: str, task_type: str, policy: dict) -> int:
-    """Store an org's policy for a task type; return its new version."""
-    stmt = pg_insert(task_policy).values(org_id=org_id, task_type=task_type, policy=policy)
-    return (await session.execute(stmt.on_conflict_do_update(
+async def apply_policies(session: AsyncSession, rows: list[dict]) -> int:
+    """Store announced policies ({org_id, task_type, version, policy}); a version not newer
+    than the stored one changes nothing. Returns how many were applied."""
+    if not rows:
+        return 0
+    stmt = pg_insert(task_policy)
+    got = await session.execute(stmt.on_conflict_do_update(
         index_elements=[task_policy.c.org_id, task_policy.c.task_type],
-        set_={"policy": policy, "version": task_policy.c.version + 1,
-              "updated_at": sa.func.now()}).returning(task_policy.c.version))).scalar_one()
+        set_={"policy": stmt.excluded.policy, "version": stmt.excluded.version,
+              "updated_at": sa.func.now()},
+        where=task_policy.c.version < stmt.excluded.version).returning(task_policy.c.org_id),
+        rows)
+    return len(got.all())
+
+
+async def policy_versions(session: AsyncSession, org_id: str) -> dict[str, int]:
+    """The version of each policy an org has announced (task type → version)."""
+    got = await session.execute(sa.select(task_policy.c.task_type, task_policy.c.version)
+                                .where(task_policy.c.org_id == org_id))
+    return dict(got.all())
 
 
 SourceKey = tuple[str, str, str]  # org_id, source_kind, source_id

@@ -1,15 +1,19 @@
 """nba's internal HTTP API (for the gateway; not public): suggestions for a batch of
-tasks, one logged suggestion by id, and the action catalogue."""
+tasks, one logged suggestion by id, and the action catalogue. Every route requires the
+service credential (``common.service_auth``)."""
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from common.nba_actions import Suggestion, catalogue
+from common.service_auth import require_service
 from services.nba import store, suggest
+
+OrgId = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
 
 
 class Suggestions(BaseModel):
@@ -34,11 +38,11 @@ class Action(BaseModel):
 
 def router() -> APIRouter:
     """nba: next-best-action suggestions that learn from outcomes (internal API)."""
-    r = APIRouter(prefix="/internal/v1", tags=["nba"])
+    r = APIRouter(prefix="/internal/v1", tags=["nba"], dependencies=[Depends(require_service)])
 
     @r.get("/suggestions", response_model=Suggestions,
            summary="Suggestions for up to 200 tasks of one org: cached, or computed now")
-    async def suggestions(request: Request, org_id: Annotated[str, Query(min_length=1)],
+    async def suggestions(request: Request, org_id: OrgId,
                           task_id: Annotated[list[uuid.UUID], Query(max_length=200)]
                           ) -> Suggestions:
         ctx, st = request.app.state.ctx, request.app.state
@@ -49,7 +53,7 @@ def router() -> APIRouter:
     @r.get("/suggestions/{suggestion_id}", response_model=Logged,
            summary="One logged suggestion of an org, with its decision if any")
     async def one(suggestion_id: uuid.UUID, request: Request,
-                  org_id: Annotated[str, Query(min_length=1)]) -> Logged:
+                  org_id: OrgId) -> Logged:
         async with request.app.state.ctx.sessions() as s:
             row = (await store.suggestions_by_id(s, [suggestion_id])).get(suggestion_id)
         if row is None or row.org_id != org_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -58,7 +59,10 @@ def outside(tmp_path_factory):
 @pytest.fixture(scope="session")
 def stack(broker, db_prefix, tmp_path_factory, outside):
     s = localstack.Stack(broker, db_prefix, log_dir=tmp_path_factory.mktemp("logs"),
-                         extra_env={"LOG_LEVEL": "INFO", **outside.env()})
+                         extra_env={"LOG_LEVEL": "INFO", **outside.env(),
+                                    # not the development value: every internal call must
+                                    # carry this stack's own credential
+                                    "SERVICE_TOKEN": f"integration-{uuid.uuid4().hex}"})
     s.init()
     s.up()
     STACK.append(s)

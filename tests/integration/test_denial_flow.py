@@ -59,6 +59,9 @@ async def test_a_posted_denial_shows_in_the_queue_within_two_seconds(stack):
     async with httpx.AsyncClient(timeout=5) as c:
         t0 = time.monotonic()
         r = await c.post(f"{stack['intake-api'].url}/api/v1/events", json=body)
+        assert r.status_code == 401  # intake's API is internal: the service credential only
+        r = await c.post(f"{stack['intake-api'].url}/api/v1/events", json=body,
+                         headers=stack.service_headers())
         assert r.status_code == 202, r.text
         task_id = r.json()["task_id"]
 
@@ -133,3 +136,37 @@ async def test_a_malformed_denial_goes_to_the_dead_letter_topic_and_the_flow_goe
     assert headers["dlq.consumer"] == "intake" and headers["dlq.stage"] == "decode"
     assert headers["dlq.topic"] == topics.UPSTREAM_DENIALS.name
     assert headers["event_type"] == "DenialPosted"  # original headers kept
+
+
+async def test_a_managers_task_policy_reaches_intake_and_prices_the_next_denial(stack):
+    """Gateway PUT → TaskPolicyChanged on the bus → intake's task_policy → the next posted
+    denial's priority; intake's own API reads the applied version with the credential."""
+    o = org()
+    pm = auth(stack, o)
+    register(o)
+    intake = stack["intake-api"].url
+    async with httpx.AsyncClient(timeout=10) as c:
+        r = await c.put(f"{stack['gateway-api'].url}/api/v1/task-policies/Denial", headers=pm,
+                        json={"sla_days": 4, "rules": [{"when": {"amount_gt": 1},
+                                                        "priority": "Urgent"}]})
+        assert r.status_code == 200 and r.json()["version"] == 1, r.text
+        assert (await c.get(f"{intake}/api/v1/orgs/{o}/policies")).status_code == 401
+
+        async def applied():
+            got = (await c.get(f"{intake}/api/v1/orgs/{o}/policies",
+                               headers=stack.service_headers())).json()
+            return got if got["Denial"]["version"] == 1 else None
+
+        got = await eventually(applied, timeout=20)
+        assert got["Denial"]["sla_days"] == 4 and got["Denial"]["own"] is True
+        body = {"event_type": "DenialPosted", "org_id": o,
+                "payload": denial(source_id="D-policy-1").model_dump(mode="json")}
+        r = await c.post(f"{intake}/api/v1/events", json=body, headers=stack.service_headers())
+        assert r.status_code == 202, r.text
+        task_id = r.json()["task_id"]
+
+    async def stored():
+        return [t for t in await all_tasks(stack, o) if t["id"] == task_id]
+
+    [task] = await eventually(stored, timeout=20)
+    assert task["priority"] == "Urgent"  # the org's own rule, not the default matrix

@@ -89,3 +89,15 @@ async def test_a_denial_gets_a_suggestion_that_is_accepted_audited_and_learnt(st
     async with httpx.AsyncClient(timeout=5) as c:
         metrics = (await c.get(f"{stack['nba-worker'].url}/metrics")).text
     assert f'wq_nba_decisions_total{{action="{action}",decision="accepted",task_type="Denial"}}' in metrics
+
+
+async def test_nbas_internal_api_answers_only_the_stacks_credential(stack):
+    url = f"{stack['nba-api'].url}/internal/v1/actions"
+    async with httpx.AsyncClient(timeout=5) as c:
+        assert (await c.get(url)).status_code == 401
+        from common.settings import DEV_SERVICE_TOKEN
+
+        r = await c.get(url, headers={"X-Service-Token": DEV_SERVICE_TOKEN})
+        assert r.status_code == 401  # this stack runs with a credential of its own
+        r = await c.get(url, headers=stack.service_headers())
+        assert r.status_code == 200 and {"code", "label"} <= set(r.json()[0])

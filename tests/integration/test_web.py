@@ -75,6 +75,10 @@ async def chromium():
 async def signed_in(chromium, clinic, who: str, **context) -> Page:
     ctx = await chromium.new_context(base_url=clinic["url"],
                                      **{"viewport": {"width": 1440, "height": 900}, **context})
+    # Record what the Content-Security-Policy blocks (an init script is not subject to it).
+    await ctx.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                              "(window.__csp = window.__csp || []).push("
+                              "e.violatedDirective + ' ' + e.blockedURI))")
     page = await ctx.new_page()
     await page.goto("/queue")
     await expect(page).to_have_url(re.compile(r"/login\?next="))
@@ -237,6 +241,7 @@ async def test_board_drag_moves_a_card_and_a_refused_move_snaps_back(chromium, c
     await expect(page.locator('.cards[data-column="Review"]').locator(
         f'li[data-task-id="{task_id}"]')).to_be_visible()
     await shot(page, "board")
+    assert await page.evaluate("window.__csp || []") == []  # htmx and Sortable within the CSP
     await page.context.close()
 
 
@@ -384,9 +389,13 @@ async def test_main_pages_have_no_serious_accessibility_violations(chromium, cli
                  "/admin/sla", "/admin/sla/policies/new", "/admin/audit", "/login"):
         if path == "/login":
             await page.context.clear_cookies()
-        await page.goto(path)
+        resp = await page.goto(path)
         assert await page.title(), f"{path} has no title"
-        await page.add_script_tag(path=str(AXE))
+        csp = resp.headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+        assert await page.evaluate("window.__csp || []") == [], f"{path}: the CSP blocked something"
+        # axe by evaluation: the CSP refuses an injected inline <script>, as it should.
+        await page.evaluate(AXE.read_text())
         result = await page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"][:3]])
                    for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -85,6 +85,20 @@ class SlaPolicyChanged(pydantic.BaseModel):
         field_order = ['version', 'policies_json', 'maintenance_json', 'changed_by']
 
 
+class TaskPolicyChanged(pydantic.BaseModel):
+    """
+    An org's intake policy for one task type, as a whole new version (validated by the gateway, contract in common.task_policy). Keyed by org_id.
+    """
+    task_type: str
+    version: types.Int32 = pydantic.Field(description="Counts per org and task type; intake keeps the highest.")
+    policy_json: str = pydantic.Field(description="JSON object: {sla_days, rules: [{when, priority}], default_priority, open_when, deadline_margin_days}.")
+    changed_by: str
+
+    
+    class Meta:
+        namespace = "wq.directory"
+
+
 class UserUpserted(pydantic.BaseModel):
     """
     A staff member was added or changed in the gateway's directory (roles, skills, capacity, away, contact details for alerts). Keyed by org_id.

@@ -29,6 +29,7 @@ def bodies(a: dict) -> dict[tuple[str, str], dict | None]:
         ("POST", "/api/v1/auth/token"): {"email": a["email"], "password": "correct horse battery x"},
         ("PATCH", "/api/v1/users/{user_id}"): {"away": True, "capacity": 0},
         ("PUT", "/api/v1/routing/rules"): {"rules": []},
+        ("PUT", "/api/v1/task-policies/{task_type}"): {"sla_days": 3},
         ("PUT", "/fhir/Task/{task_id}"): {"resourceType": "Task", "status": "in-progress",
                                           "intent": "order", "id": a["task_id"]},
     }

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 
 from common import events
 from services.gateway import store, suggestions
@@ -17,12 +17,21 @@ ORG = "org-nba"
 
 
 class FakeNba:
-    """nba's internal API as the gateway uses it: a suggestion per known task."""
+    """nba's internal API as the gateway uses it: a suggestion per known task, for a caller
+    with the service credential only (as nba's own API)."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str = "fake-nba-service-token") -> None:
         self.logged: dict[str, dict] = {}
         self.calls = 0
-        app = FastAPI()
+        self.token = token
+        self.refused = 0
+
+        async def credential(x_service_token: str | None = Header(None)) -> None:
+            if x_service_token != self.token:
+                self.refused += 1
+                raise HTTPException(401, "invalid service credential")
+
+        app = FastAPI(dependencies=[Depends(credential)])
 
         @app.get("/internal/v1/suggestions")
         async def batch(org_id: str, task_id: list[str] = Query()):
@@ -59,9 +68,10 @@ class FakeNba:
 @pytest.fixture
 def nba():
     fake = FakeNba()
-    suggestions.configure("http://nba", 0.5, transport=httpx.ASGITransport(app=fake.app))
+    suggestions.configure("http://nba", 0.5, token=fake.token,
+                          transport=httpx.ASGITransport(app=fake.app))
     yield fake
-    suggestions.configure("", 0.5)
+    suggestions.configure("", 0.5, token="")
 
 
 async def decision_events(gw, task_id) -> list:
@@ -96,11 +106,32 @@ async def test_suggestions_show_on_the_task_json_from_one_batched_call(gw, nba):
     assert {"code": "peer_to_peer", "label": "Request peer-to-peer review"} in r.json()
 
 
+async def test_the_gateway_asks_nba_with_the_service_credential(gw):
+    me = await gw.user(ORG, "biller")
+    t = created(ORG, 330)
+    await gw.deliver(t, ORG)
+    fake = FakeNba()
+    fake.suggest(t.task_id)
+    transport = httpx.ASGITransport(app=fake.app)
+    try:
+        suggestions.configure("http://nba", 0.5, token=fake.token, transport=transport)
+        r = await gw.client.get(f"/api/v1/tasks/{t.task_id}", headers=h(me))
+        assert r.json()["suggestion"]["action"] == "appeal_with_records"
+        assert fake.refused == 0
+        # A gateway holding another credential gets nothing from nba: no suggestion shown.
+        suggestions.configure("http://nba", 0.5, token="not-the-credential", transport=transport)
+        r = await gw.client.get(f"/api/v1/tasks/{t.task_id}", headers=h(me))
+        assert r.status_code == 200 and r.json()["suggestion"] is None
+        assert fake.refused == 1
+    finally:
+        suggestions.configure("", 0.5, token="")
+
+
 async def test_the_queue_works_without_nba(gw):
     me = await gw.user(ORG, "biller")
     t = created(ORG, 310)
     await gw.deliver(t, ORG)
-    suggestions.configure("http://127.0.0.1:9", 0.2)  # nothing listens there
+    suggestions.configure("http://127.0.0.1:9", 0.2, token="t")  # nothing listens there
     try:
         r = await gw.client.get(f"/api/v1/tasks/{t.task_id}", headers=h(me))
         assert r.status_code == 200 and r.json()["suggestion"] is None
@@ -110,7 +141,7 @@ async def test_the_queue_works_without_nba(gw):
                                  json={"suggestion_id": str(uuid.uuid4()), "decision": "accepted"})
         assert r.status_code == 503 and "did not answer" in r.json()["detail"]
     finally:
-        suggestions.configure("", 0.5)
+        suggestions.configure("", 0.5, token="")
 
 
 async def test_decisions_are_validated_audited_and_announced(gw, nba):

@@ -197,7 +197,8 @@ async def test_suggestions_show_in_queue_board_and_task_page_and_take_decisions(
     from services.gateway.tests.test_suggestions import FakeNba
 
     nba = FakeNba()
-    suggestions.configure("http://nba", 0.5, transport=httpx.ASGITransport(app=nba.app))
+    suggestions.configure("http://nba", 0.5, token=nba.token,
+                          transport=httpx.ASGITransport(app=nba.app))
     try:
         t = created(ORG, 20)
         await gw.deliver(t, ORG)
@@ -235,7 +236,7 @@ async def test_suggestions_show_in_queue_board_and_task_page_and_take_decisions(
             "suggestion_id": second, "decision": "accepted", "where": "task"})
         assert r.status_code == 404
     finally:
-        suggestions.configure("", 0.5)
+        suggestions.configure("", 0.5, token="")
 
 
 async def test_the_task_page_shows_a_late_routing_decision_as_not_applied(web, gw):

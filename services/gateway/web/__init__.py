@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web import admin, admin_sla, pages
+from services.gateway.web.headers import SecurityHeaders
 from services.gateway.web.session import HERE, PageError, SignInRequired, is_htmx, render, sign_in_url
 
 STATIC = HERE / "static"
@@ -41,6 +42,8 @@ def setup(app: FastAPI) -> None:
     if missing:
         raise RuntimeError(f"web assets missing ({', '.join(missing)}): run `make assets`")
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders, docs_paths=tuple(p for p in (app.docs_url, app.redoc_url)
+                                                         if p))
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -67,6 +67,27 @@ async def users(request: Request, user: ManagerPage, s: Session):
                   roles=domain.ROLES, skills=sorted(await store.org_skills(s, user.org_id)))
 
 
+@router.post("/users")
+async def add_person(request: Request, user: ManagerPage, s: Session, name: Text = "",
+                     email: Text = "", password: Text = ""):
+    """Add a person (the same rules and the same one answer for a taken address as the API)."""
+    form = await request.form()
+    status, added = 200, None
+    try:
+        body = api.UserIn(name=name.strip(), email=email.strip(), password=password,
+                          roles=form.getlist("roles"), skills=[])
+        added = await api.add_person(request.app.state.ctx, user, body)
+        flash = ("ok", f"Added {added.name}: they can sign in now.")
+    except ValidationError as exc:
+        flash, status = ("error", f"Not added: {problems(exc)}"), 422
+    except HTTPException as exc:
+        flash, status = ("error", f"Not added: {refused(exc)}"), exc.status_code
+    rows = await store.users_of(s, user.org_id)
+    return render(request, "admin/users.html", status_code=status, title="People", people=rows,
+                  roles=domain.ROLES, skills=sorted(await store.org_skills(s, user.org_id)),
+                  add_flash=flash, new={} if added else {"name": name[:120], "email": email[:254]})
+
+
 @router.post("/users/{user_id}")
 async def change_user(user_id: str, request: Request, user: ManagerPage, s: Session):
     form = await request.form()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from common import nba_actions, vocabulary
 from services.gateway import actions, api, auth, domain, store, suggestions
+from services.gateway.signin_limits import TooManyAttempts
 from services.gateway.web.session import PageError, PageUser, is_htmx, render
 
 router = APIRouter()
@@ -57,22 +58,29 @@ async def login_form(request: Request, next: str = "/queue"):
 @router.post("/login")
 async def login(request: Request, s: Session, email: Annotated[str, Form()] = "",
                 password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/queue"):
+    settings = request.app.state.ctx.settings
     try:
-        token = await api.authenticate(s, request.app.state.ctx.settings,
-                                       api.Login(email=email.strip(), password=password))
+        token = await api.authenticate(s, settings,
+                                       api.Login(email=email.strip(), password=password),
+                                       limiter=request.app.state.signin_limiter,
+                                       address=api.client_address(request))
+    except TooManyAttempts as exc:
+        return render(request, "login.html", status_code=429, title="Sign in",
+                      headers={"Retry-After": str(exc.retry_after_s)}, next=safe_next(next),
+                      email=email[:200], error=f"Not signed in: {exc}.")
     except (ValidationError, HTTPException):
         return render(request, "login.html", status_code=401, title="Sign in", next=safe_next(next),
-                      email=email, error="That e-mail and password do not match an account.")
+                      email=email[:200], error="That e-mail and password do not match an account.")
     resp = RedirectResponse(safe_next(next), status_code=303)
-    resp.set_cookie(auth.COOKIE, token.access_token, httponly=True, samesite="lax",
-                    max_age=token.expires_in)
+    auth.set_session_cookie(resp, token.access_token, max_age=token.expires_in,
+                            secure=settings.secure_cookies)
     return resp
 
 
 @router.post("/logout")
-async def logout(user: PageUser) -> Response:
+async def logout(request: Request, user: PageUser) -> Response:
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(auth.COOKIE)
+    auth.clear_session_cookie(resp, secure=request.app.state.ctx.settings.secure_cookies)
     return resp
 
 

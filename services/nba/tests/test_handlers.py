@@ -10,7 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from common import events
+from common import events, service_auth
 from common.consumer import handle_now
 from common.events.generated import SuggestionDecided, TaskAssigned, TaskCreated, TaskStatusChanged
 from common.runtime import create_api
@@ -182,8 +182,10 @@ async def test_internal_api(ctx, migrate):
     org = org_id()
     t = created(org, 200, codes=("PR-1",))
     await deliver(ctx, t, org)
-    app = create_api(SERVICE, migrate(SERVICE))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nba") as c:
+    settings = migrate(SERVICE)
+    app = create_api(SERVICE, settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nba",
+                                 headers=service_auth.headers(settings)) as c:
         r = await c.get("/internal/v1/suggestions",
                         params={"org_id": org, "task_id": [str(t.task_id), str(uuid.uuid4())]})
         assert r.status_code == 200, r.text
@@ -201,3 +203,38 @@ async def test_internal_api(ctx, migrate):
         r = await c.get("/internal/v1/suggestions", params={"org_id": org, "task_id": "nope"})
         assert r.status_code == 422
     await app.state.nba_cache.close()
+
+
+@pytest.mark.parametrize("path", ["/internal/v1/suggestions", "/internal/v1/actions",
+                                  f"/internal/v1/suggestions/{uuid.uuid4()}"])
+@pytest.mark.parametrize("sent, detail", [
+    ({}, "an internal API: send the service credential in X-Service-Token"),
+    ({"X-Service-Token": "guessed-" + "x" * 40}, "invalid service credential"),
+    ({"Authorization": "Bearer guessed"}, "invalid service credential"),
+])
+async def test_the_internal_api_answers_only_a_caller_with_the_service_credential(
+        migrate, path, sent, detail):
+    app = create_api(SERVICE, migrate(SERVICE))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nba",
+                                 headers=sent) as c:
+        r = await c.get(path, params={"org_id": "o1", "task_id": [str(uuid.uuid4())]})
+    await app.state.nba_cache.close()
+    assert r.status_code == 401, r.text
+    assert r.json()["detail"] == detail and r.headers["WWW-Authenticate"] == "Bearer"
+    assert "suggestions" not in r.json()
+
+
+@pytest.mark.parametrize("org, reason", [("x" * 50_000, "at most 64 characters"),
+                                         ("org\x00one", "must not contain a NUL character"),
+                                         ("", "at least 1 character")])
+async def test_the_internal_api_refuses_an_unbounded_org_id(migrate, org, reason):
+    settings = migrate(SERVICE)
+    app = create_api(SERVICE, settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nba",
+                                 headers=service_auth.headers(settings)) as c:
+        r = await c.post("/internal/v1/suggestions")  # wrong method: 405, never a 500
+        assert r.status_code == 405
+        r = await c.get("/internal/v1/suggestions",
+                        params={"org_id": org, "task_id": [str(uuid.uuid4())]})
+    await app.state.nba_cache.close()
+    assert r.status_code == 422 and reason in r.text, r.text[:300]

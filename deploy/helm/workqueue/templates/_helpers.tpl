@@ -10,6 +10,8 @@
 - {name: DATABASE_PREFIX, value: {{ .Values.postgres.databasePrefix | quote }}}
 - {name: REDIS_URL, value: {{ .Values.redis.url | quote }}}
 - {name: LOG_LEVEL, value: {{ .Values.logLevel | quote }}}
+- {name: WQ_ENV, value: {{ .Values.environment | quote }}}
+- {name: BIND_HOST, value: "0.0.0.0"}
 - {name: GATEWAY_NBA_URL, value: "http://{{ .Release.Name }}-nba-api:8002"}
 {{- end -}}
 {{- define "workqueue.envFrom" -}}

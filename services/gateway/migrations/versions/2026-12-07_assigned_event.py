@@ -2,7 +2,7 @@
 undoes an escalation or a person's assignment
 
 Revision ID: gateway_0005_assigned_event
-Revises: gateway_0004_sla
+Revises: gateway_0005_task_policy
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "gateway_0005_assigned_event"
-down_revision = "gateway_0004_sla"
+down_revision = "gateway_0005_task_policy"
 branch_labels = None
 depends_on = None
 
