@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import random
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from faker import Faker
@@ -166,7 +166,8 @@ def others(fake: Faker, rng: random.Random, today: date, n: int,
 
 
 async def load(org: str, denials: int, seed: int, each: int = 40,
-               physician_id: str = "dr-1") -> int:
+               physician_id: str = "dr-1", today: date | None = None) -> int:
+    """Publish the org's source events, dated from ``today`` (UTC, as intake dates them)."""
     fake, rng = Faker("en_US"), random.Random(seed)
     Faker.seed(seed)
     settings = CommonSettings()
@@ -174,7 +175,7 @@ async def load(org: str, denials: int, seed: int, each: int = 40,
     producer = kafka.producer(settings, "demo-loader")
     await producer.start()
     try:
-        today = date.today()
+        today = today or datetime.now(UTC).date()
         sources = [denial(fake, rng, today, n) for n in range(denials)]
         sources += others(fake, rng, today, each, physician_id)
         for p in sources:
@@ -255,6 +256,20 @@ async def work_a_day(gateway_url: str, people: dict, seed: int) -> dict:
     return done
 
 
+def onboard(org: str, seed: int):
+    """Seed the org and its staff into the gateway of the stack this environment names
+    (KAFKA_BOOTSTRAP_SERVERS, DATABASE_PREFIX: where `make run` started the services);
+    returns that stack and the staff."""
+    from common.localstack import Stack
+
+    fake = Faker("en_US")
+    Faker.seed(seed)
+    people = staff(org, fake)
+    stack = Stack.from_env()
+    stack.seed_users(people)
+    return stack, people
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--org", default="demo-clinic")
@@ -264,13 +279,7 @@ def main() -> None:
     ap.add_argument("--gateway-url", default="http://127.0.0.1:8000",
                     help="work part of the queue through this gateway ('' to skip)")
     args = ap.parse_args()
-    from common.localstack import Stack
-
-    fake = Faker("en_US")
-    Faker.seed(args.seed)
-    people = staff(args.org, fake)
-    stack = Stack(CommonSettings().kafka_bootstrap_servers)
-    stack.seed_users(people)
+    stack, people = onboard(args.org, args.seed)
     stack.register_org(args.org, intake_url=args.intake_url)
     from services.gateway.directory import USER_NAMESPACE
 

@@ -285,7 +285,7 @@ class Consumer:
                 try:
                     env = events.decode(msg.value)
                 except DecodeError as exc:
-                    await self._dead_letter(uow, msg, "decode", logs.error_text(exc))
+                    await self._dead_letter(uow, msg, "decode", str(exc))  # names no value
                     continue
                 if (why := self._misplaced(msg, env)) is not None:
                     await self._dead_letter(uow, msg, "topic", why)

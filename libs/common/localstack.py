@@ -180,6 +180,16 @@ class Stack:
     extra_env: dict = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
 
+    @classmethod
+    def from_env(cls, **kw) -> Stack:
+        """The stack this environment names, as every service reads it (CommonSettings):
+        KAFKA_BOOTSTRAP_SERVERS and DATABASE_PREFIX, so what ``make run`` initialises,
+        seeds and waits for is the stack its services run in."""
+        from common.settings import CommonSettings
+
+        s = CommonSettings()
+        return cls(s.kafka_bootstrap_servers, s.database_prefix, **kw)
+
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items()}
         env.update(KAFKA_BOOTSTRAP_SERVERS=self.bootstrap, DATABASE_PREFIX=self.db_prefix,
@@ -279,9 +289,11 @@ class Stack:
 
     def drop_databases(self, services=SERVICES) -> None:
         from common import db
+        from common.settings import CommonSettings
 
+        server = CommonSettings().postgres_server_url.rstrip("/")
         for s in services:
-            db.drop_database(f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db_prefix}{s}")
+            db.drop_database(f"{server}/{self.db_prefix}{s}")
 
 
 @contextlib.contextmanager
@@ -344,11 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         created = asyncio.run(kafka.ensure_topics(CommonSettings()))
         print(f"topics: {len(created)} created")
     elif args.cmd == "init":
-        Stack(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-              os.environ.get("DATABASE_PREFIX", "wq_")).init()
+        Stack.from_env().init()
     elif args.cmd == "wait":
-        stack = Stack(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-                      fixed_ports=True)
+        stack = Stack.from_env(fixed_ports=True)
         for s in SERVICES:
             stack.add(s, "worker")
         for s in WITH_API:

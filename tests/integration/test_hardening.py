@@ -62,7 +62,8 @@ async def test_a_5mb_field_is_refused_and_the_pipeline_keeps_flowing(stack):
     bad, good = org(), org()
     register(bad)
     register(good)
-    async with httpx.AsyncClient(base_url=stack["intake-api"].url, timeout=30) as c:
+    async with httpx.AsyncClient(base_url=stack["intake-api"].url, timeout=30,
+                                 headers=stack.service_headers()) as c:
         r = await c.post("/api/v1/events", json=body(bad, "D-5mb", claim_id="C" * 5_000_000))
         assert r.status_code == 422 and "payload.claim_id" in r.json()["detail"]
         r = await c.post("/api/v1/events", json=body(good, "D-after-5mb"))
@@ -84,7 +85,8 @@ async def test_an_event_the_broker_refuses_is_set_aside_and_those_behind_it_publ
                                   ["event_id", str(poison.event_id)]])))
         conn.execute("NOTIFY wq_outbox")
     t0 = time.monotonic()
-    async with httpx.AsyncClient(base_url=stack["intake-api"].url, timeout=10) as c:
+    async with httpx.AsyncClient(base_url=stack["intake-api"].url, timeout=10,
+                                 headers=stack.service_headers()) as c:
         r = await c.post("/api/v1/events", json=body(o, "D-behind-poison"))
         assert r.status_code == 202
     await visible(stack, o, r.json()["task_id"], timeout=10)
@@ -132,7 +134,8 @@ async def test_no_patient_name_reaches_a_log_or_a_dead_letter_header(stack, prod
     # A good denial, one refused at the edge, one the models refuse on the bus, and one for
     # an org nobody onboarded (the handler refuses it): all with the same patient's name.
     [good] = await publish(producer, [denial(source_id="D-pii-ok", patient_name=PATIENT)], o)
-    async with httpx.AsyncClient(base_url=stack["intake-api"].url, timeout=10) as c:
+    async with httpx.AsyncClient(base_url=stack["intake-api"].url, timeout=10,
+                                 headers=stack.service_headers()) as c:
         r = await c.post("/api/v1/events", json=body(o, "D-pii-nul", patient_name=PATIENT + "\x00"))
         assert r.status_code == 422 and PATIENT not in r.text
     raw, headers = _raw_denial(o, patient_name=PATIENT + "\x00", source_id="D-pii-raw")
@@ -196,7 +199,7 @@ async def test_without_the_broker_the_apis_stay_ready_and_after_it_nothing_is_lo
                 assert r.status_code == 200, (name, r.text)
                 assert r.json()["checks"]["broker"].startswith("degraded"), r.json()
             r = await c.post(f"{stack['intake-api'].url}/api/v1/events",
-                             json=body(o, "D-while-away"))
+                             json=body(o, "D-while-away"), headers=stack.service_headers())
             assert r.status_code == 202, r.text  # kept in intake's outbox
             task_id = r.json()["task_id"]
             r = await c.get(f"{stack['gateway-worker'].url}/readyz")
