@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -281,11 +280,11 @@ def main() -> None:
     args = ap.parse_args()
     stack, people = onboard(args.org, args.seed)
     stack.register_org(args.org, intake_url=args.intake_url)
-    from services.gateway.directory import USER_NAMESPACE
+    from services.gateway.directory import seed_user_id
 
     physician = next(u for u in people["users"] if u["roles"] == ["physician"])
     n = asyncio.run(load(args.org, args.denials, args.seed,
-                         physician_id=str(uuid.uuid5(USER_NAMESPACE, physician["email"]))))
+                         physician_id=seed_user_id(args.org, physician["email"])))
     print(f"demo org {args.org}: {len(people['users'])} staff, published {n} source events "
           f"({args.denials} denials, 40 of every other kind)")
     if args.gateway_url:

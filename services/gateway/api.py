@@ -212,6 +212,9 @@ Tag = Annotated[str, Field(min_length=1, max_length=60, pattern=NO_NUL)]
 class Login(BaseModel):
     email: str = Field(min_length=3, max_length=200, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    org: limits.text(200, min_length=1) | None = Field(None, description=(
+        "the org to sign in to; without it, the oldest of the address's accounts (up to "
+        "three) that the password opens"))
 
 
 class UserOut(BaseModel):
@@ -490,6 +493,9 @@ async def decide_suggestion(c, user: auth.User, task_id: uuid.UUID,
 
 
 SIGN_IN_REFUSED = "wrong e-mail or password"
+# Without an org, sign-in tries the password on this many of the address's accounts (the
+# oldest); a person with more accounts than that names the org.
+ACCOUNTS_CHECKED = 3
 
 
 def client_address(request: Request) -> str:
@@ -500,13 +506,19 @@ def client_address(request: Request) -> str:
 
 async def authenticate(s, settings, body: Login, *, limiter: SignInLimiter, address: str) -> Token:
     """Check an e-mail and password; a signed session token, or 401 (one answer, and about
-    the same time, for an unknown e-mail and a wrong password). TooManyAttempts past the
-    per-account or per-address limit of failures."""
+    the same time, for an unknown e-mail, a wrong password, and an address other orgs use
+    too). TooManyAttempts past the per-account or per-address limit of failures."""
     await limiter.check(body.email, address)
-    row = await store.user_by_email(s, body.email)
-    if not auth.verify_password(row.password_hash if row else None, body.password):
+    # Always the same number of hash checks, padded with the dummy hash: one for a named
+    # org, else ACCOUNTS_CHECKED, so the time says nothing of how many orgs use the address.
+    n = 1 if body.org else ACCOUNTS_CHECKED
+    rows = await store.accounts_by_email(s, body.email, org_id=body.org, limit=n)
+    matches = [auth.verify_password(rows[i].password_hash if i < len(rows) else None, body.password)
+               for i in range(n)]
+    if not any(matches):
         await limiter.failed(body.email, address)
         raise HTTPException(401, SIGN_IN_REFUSED, headers={"WWW-Authenticate": "Bearer"})
+    row = rows[matches.index(True)]  # the oldest account this password opens
     await limiter.succeeded(body.email)
     user = auth.User(row.id, row.org_id, row.name, row.email, tuple(row.roles), tuple(row.skills))
     ttl = timedelta(minutes=settings.token_ttl_minutes)
@@ -544,22 +556,22 @@ async def store_view(s, user: auth.User, body: ViewIn) -> ViewOut:
                    filters=body.filters)
 
 
-# E-mail addresses are sign-in names, unique across every org (sign-in asks for no org).
-# Whoever holds one already, in the manager's org or any other, active or not, the answer
-# is this one: it names no org and says nothing of the account.
-EMAIL_REFUSED = ("this e-mail address cannot be given a new account: choose another "
-                 "(people of your org are listed under People)")
+# An e-mail is unique within an org. An address another org uses is no obstacle (nor
+# told): this org gets its own account. Only the manager's own org is checked, active or
+# not, and the answer names nothing the manager cannot see under People.
+EMAIL_REFUSED = ("someone in your org already has this e-mail address (active or not): "
+                 "see People")
 
 
 async def add_person(c, manager: auth.User, body: UserIn) -> UserOut:
-    """Add a person to the manager's org; announced and audited. 409 (one answer) when the
-    address is taken anywhere."""
+    """Add a person to the manager's org; announced and audited. 409 when the address is
+    already one of the org's accounts."""
     from services.gateway.directory import announce_user
 
     uid = str(uuid.uuid4())
     try:
         async with actions.unit_of_work(c) as uow:
-            if await store.email_taken(uow.session, body.email):
+            if await store.email_taken(uow.session, manager.org_id, body.email):
                 raise HTTPException(409, EMAIL_REFUSED)
             await store.insert_user(uow.session, id=uid, org_id=manager.org_id, email=body.email,
                                     name=body.name, roles=list(body.roles), skills=body.skills,
@@ -568,7 +580,7 @@ async def add_person(c, manager: auth.User, body: UserIn) -> UserOut:
             await announce_user(uow, row)
             await store.audit(uow.session, org_id=manager.org_id, actor_id=manager.id,
                               action="user_added", detail={"user_id": uid, "roles": list(body.roles)})
-    except sa.exc.IntegrityError:  # the same address added at the same moment elsewhere
+    except sa.exc.IntegrityError:  # the same address added to the org at the same moment
         raise HTTPException(409, EMAIL_REFUSED) from None
     return UserOut.model_validate(row)
 

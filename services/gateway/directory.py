@@ -23,6 +23,12 @@ from services.gateway import auth, domain, store
 USER_NAMESPACE = uuid.UUID("2b7e6a51-93c4-4f0e-8d8e-6c1f2f7d9a10")
 
 
+def seed_user_id(org_id: str, email: str) -> str:
+    """The id a seeded user gets when the seed file names none (stable across runs; the
+    same address in two orgs is two people)."""
+    return str(uuid.uuid5(USER_NAMESPACE, f"{org_id}/{email.lower()}"))
+
+
 def configure(p) -> None:
     p.add_argument("file", type=Path, help="JSON with orgs and users")
 
@@ -60,9 +66,9 @@ async def seed(settings, data: dict) -> None:
                                key=o["id"])
             for u in data.get("users", []):
                 email = u["email"].lower()
-                uid = u.get("id") or str(uuid.uuid5(USER_NAMESPACE, email))
-                await store.upsert_user(
-                    s, id=uid, org_id=u["org_id"], email=email, name=u["name"],
+                uid = await store.upsert_user(
+                    s, id=u.get("id") or seed_user_id(u["org_id"], email), org_id=u["org_id"],
+                    email=email, name=u["name"],
                     password_hash=auth.hash_password(u["password"]), roles=list(u["roles"]),
                     skills=list(u.get("skills", [])), active=True,
                     capacity=u.get("capacity", 40), away=u.get("away", False),

@@ -83,7 +83,7 @@ app_user = sa.Table(
     "app_user", metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("org_id", sa.Text, nullable=False),
-    sa.Column("email", sa.Text, nullable=False, unique=True),
+    sa.Column("email", sa.Text, nullable=False, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("roles", ARRAY(sa.Text), nullable=False),
@@ -93,6 +93,9 @@ app_user = sa.Table(
     sa.Column("capacity", sa.Integer, nullable=False, server_default="40"),
     sa.Column("away", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("phone", sa.Text),
+    # An e-mail is unique within an org, not across orgs: one person may work for two
+    # practices, and no org can learn that an address is in use in another.
+    sa.UniqueConstraint("org_id", "email", name="app_user_org_email_key"),
 )
 routing_rule_set = sa.Table(
     "routing_rule_set", metadata,
@@ -454,20 +457,26 @@ def audit_query(*, org_id: str, patient_id=None, payer_id=None, task_type=None, 
 
 # -- directory --
 
-async def user_by_email(session: AsyncSession, email: str):
-    """An active user by e-mail (case-insensitive), or None."""
-    return (await session.execute(sa.select(app_user).where(
-        app_user.c.email == email.lower(), app_user.c.active))).first()
+async def accounts_by_email(session: AsyncSession, email: str, *, org_id: str | None = None,
+                            limit: int) -> list:
+    """The active accounts with this e-mail (case-insensitive), oldest first: only
+    ``org_id``'s when given, and at most ``limit``."""
+    q = sa.select(app_user).where(app_user.c.email == email.lower(), app_user.c.active)
+    if org_id is not None:
+        q = q.where(app_user.c.org_id == org_id)
+    return list((await session.execute(
+        q.order_by(app_user.c.created_at, app_user.c.id).limit(limit))).all())
 
 
-async def email_taken(session: AsyncSession, email: str) -> bool:
-    """Whether any account, of any org, active or not, has this e-mail."""
+async def email_taken(session: AsyncSession, org_id: str, email: str) -> bool:
+    """Whether an account of this org, active or not, has this e-mail."""
     return (await session.execute(sa.select(sa.literal(1)).where(
-        app_user.c.email == email.lower()).limit(1))).first() is not None
+        app_user.c.org_id == org_id, app_user.c.email == email.lower()).limit(1))).first() is not None
 
 
 async def insert_user(session: AsyncSession, **values) -> None:
-    """Create a user; an e-mail already taken raises IntegrityError (never an update)."""
+    """Create a user; an e-mail already taken in the org raises IntegrityError (never an
+    update)."""
     await session.execute(sa.insert(app_user).values(**values))
 
 
@@ -488,12 +497,14 @@ async def ensure_org(session: AsyncSession, org_id: str, name: str) -> None:
     await session.execute(pg_insert(org).values(id=org_id, name=name).on_conflict_do_nothing())
 
 
-async def upsert_user(session: AsyncSession, **values) -> None:
-    """Create or update a user (by e-mail)."""
+async def upsert_user(session: AsyncSession, **values) -> str:
+    """Create or update a user (by org and e-mail); its id (an existing account keeps its
+    own)."""
     stmt = pg_insert(app_user).values(**values)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[app_user.c.email],
-        set_={k: stmt.excluded[k] for k in values if k not in ("id", "email")}))
+    return (await session.execute(stmt.on_conflict_do_update(
+        index_elements=[app_user.c.org_id, app_user.c.email],
+        set_={k: stmt.excluded[k] for k in values if k not in ("id", "org_id", "email")})
+        .returning(app_user.c.id))).scalar_one()
 
 
 async def views_of(session: AsyncSession, org_id: str, user_id: str) -> list:

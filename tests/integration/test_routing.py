@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from common.events.generated import TaskRequested
-from services.gateway.directory import USER_NAMESPACE
+from services.gateway.directory import seed_user_id
 from tests.integration.conftest import (
     PASSWORD,
     all_tasks,
@@ -26,7 +26,8 @@ pytestmark = pytest.mark.integration
 
 
 def uid(email: str) -> str:
-    return str(uuid.uuid5(USER_NAMESPACE, email.lower()))
+    """A seeded user's id; every test address is name@<org>.test."""
+    return seed_user_id(email.rsplit("@", 1)[1].removesuffix(".test"), email)
 
 
 def team(org: str, members: list[tuple[str, list[str], list[str]]], capacity=40) -> dict:

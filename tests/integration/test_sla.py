@@ -21,14 +21,15 @@ from aiokafka import AIOKafkaConsumer
 from common import events, topics
 from common.events.generated import TaskCreated
 from common.settings import CommonSettings
-from services.gateway.directory import USER_NAMESPACE
+from services.gateway.directory import seed_user_id
 from tests.integration.conftest import PASSWORD, auth, eventually
 
 pytestmark = pytest.mark.integration
 
 
 def uid(email: str) -> str:
-    return str(uuid.uuid5(USER_NAMESPACE, email.lower()))
+    """A seeded user's id; every test address is name@<org>.test."""
+    return seed_user_id(email.rsplit("@", 1)[1].removesuffix(".test"), email)
 
 
 class Bus:

@@ -15,7 +15,7 @@ from faker import Faker
 from playwright.async_api import Page, async_playwright, expect
 
 from scripts import demo_org
-from services.gateway.directory import USER_NAMESPACE
+from services.gateway.directory import seed_user_id
 from tests.integration.conftest import all_tasks, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -29,7 +29,8 @@ OTHER = f"webx-{uuid.uuid4().hex[:6]}"
 
 
 def uid(email: str) -> str:
-    return str(uuid.uuid5(USER_NAMESPACE, email.lower()))
+    """A seeded user's id; every test address is name@<org>.test."""
+    return seed_user_id(email.rsplit("@", 1)[1].removesuffix(".test"), email)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
-"""A manager learns nothing about other orgs' people: adding an address that exists
-anywhere gets one answer (the same whether it is in their org, another org, or a
-deactivated account there, API and admin screen alike), and every id a request names is
-checked against the signed-in org (routing-rule targets, view and queue owners), with a
-422 naming the field. Demo (.test) addresses are accepted."""
+"""A manager learns nothing about other orgs' people: an address is unique within an org,
+so adding one that another org uses (active or deactivated there) is answered exactly as a
+fresh address is, and makes this org its own account; only the manager's own org can
+refuse it (API and admin screen alike). Sign-in opens the account of the org the person
+names, else the oldest account the password opens (always the same number of hash checks). Every id a request names is checked against the
+signed-in org (routing-rule targets, view and queue owners), with a 422 naming the field.
+Demo (.test) addresses are accepted."""
 import re
 import uuid
 from html import unescape
@@ -23,7 +25,13 @@ def person(email: str, **kw) -> dict:
             "roles": ["biller"], **kw}
 
 
-async def test_an_address_taken_anywhere_gets_one_answer_that_names_no_org(gw):
+def shape(r: httpx.Response) -> tuple:
+    """What an answer tells: status, header names, body keys and the org of the account."""
+    body = r.json()
+    return r.status_code, sorted(r.headers.keys()), sorted(body), body.get("org_id")
+
+
+async def test_an_address_another_org_uses_is_answered_as_a_fresh_one(gw):
     pm_a, pm_b = await gw.user(A, "practice_manager"), await gw.user(B, "practice_manager")
     await gw.user(B, "nurse")
     # A deactivated account of org B, too.
@@ -33,21 +41,57 @@ async def test_an_address_taken_anywhere_gets_one_answer_that_names_no_org(gw):
     r = await gw.client.patch(f"/api/v1/users/{r.json()['id']}", headers=h(pm_b),
                               json={"active": False})
     assert r.status_code == 200
-    answers = []
-    for email in (f"practice_manager@{A}.test",   # in the manager's own org
-                  f"nurse@{B}.test",              # in another org
-                  f"NURSE@{B}.test",              # the same, in other letters
-                  gone):                          # deactivated, in another org
+    fresh = await gw.client.post("/api/v1/users", headers=h(pm_a),
+                                 json=person(f"fresh-{uuid.uuid4().hex[:6]}@{A}.test"))
+    assert fresh.status_code == 201
+    await gw.user(B, "biller")
+    for email in (f"biller@{B}.test", gone):  # active in another org; deactivated there
         r = await gw.client.post("/api/v1/users", headers=h(pm_a), json=person(email))
-        answers.append((r.status_code, r.json(), sorted(r.headers.keys())))
-    assert all(a == answers[0] for a in answers), answers
-    assert answers[0][:2] == (409, {"detail": EMAIL_REFUSED})
-    assert B not in EMAIL_REFUSED and "already" not in EMAIL_REFUSED
-    # Nothing moved: the deactivated account is still org B's, still inactive.
+        assert shape(r) == shape(fresh), (email, r.text)
+        assert r.json()["email"] == email
+    # Org B's accounts did not move: still B's, the deactivated one still inactive.
     async with gw.ctx.sessions() as s:
-        row = (await s.execute(sa.select(store.app_user).where(
-            store.app_user.c.email == gone))).one()
-    assert (row.org_id, row.active) == (B, False)
+        rows = {(r.org_id, r.active) for r in (await s.execute(sa.select(store.app_user).where(
+            store.app_user.c.email == gone))).all()}
+    assert rows == {(B, False), (A, True)}
+    # The manager's own org refuses its own addresses, active or not, with one answer that
+    # names nothing the manager cannot see under People.
+    assert EMAIL_REFUSED.startswith("someone in your org") and B not in EMAIL_REFUSED
+    for email in (f"practice_manager@{A}.test", gone.upper(), f"BILLER@{B}.test"):
+        r = await gw.client.post("/api/v1/users", headers=h(pm_a), json=person(email))
+        assert (r.status_code, r.json()) == (409, {"detail": EMAIL_REFUSED}), email
+
+
+async def test_sign_in_opens_the_named_orgs_account_else_the_oldest_the_password_opens(gw):
+    pm_a, pm_b = await gw.user(A, "practice_manager"), await gw.user(B, "practice_manager")
+    email = f"two-jobs-{uuid.uuid4().hex[:6]}@{B}.test"
+    # Org B's account first (the older), then org A's, each with its own password.
+    r = await gw.client.post("/api/v1/users", headers=h(pm_b),
+                             json=person(email, password="b-password-1"))
+    assert r.status_code == 201
+    r = await gw.client.post("/api/v1/users", headers=h(pm_a),
+                             json=person(email, password="a-password-1"))
+    assert r.status_code == 201
+
+    async def sign_in(password: str, org: str | None = None):
+        body = {"email": email, "password": password, **({"org": org} if org else {})}
+        r = await gw.client.post("/api/v1/auth/token", json=body)
+        gw.client.cookies.clear()
+        return r.status_code, r.json().get("user", {}).get("org_id")
+
+    assert await sign_in("b-password-1") == (200, B)
+    # The manager of A signs in as the person they added with the password they chose,
+    # just as with a fresh address: nothing says org B has the address too.
+    assert await sign_in("a-password-1") == (200, A)
+    assert await sign_in("a-password-1", org=A) == (200, A)
+    assert await sign_in("b-password-1", org=B) == (200, B)
+    # A password opens only its own account.
+    assert await sign_in("b-password-1", org=A) == (401, None)
+    assert await sign_in("a-password-1", org=B) == (401, None)
+    assert await sign_in("a-password-1", org="no-such-org") == (401, None)
+    r = await gw.client.post("/api/v1/auth/token",
+                             json={"email": email, "password": "x", "org": "o\x00"})
+    assert r.status_code == 422 and "org" in r.text
 
 
 async def test_a_demo_address_is_accepted_and_a_bad_one_refused_by_field(gw):
@@ -74,7 +118,7 @@ async def test_a_demo_address_is_accepted_and_a_bad_one_refused_by_field(gw):
     assert r.status_code == 401
 
 
-async def test_the_admin_screen_adds_a_person_with_the_same_one_answer(gw):
+async def test_the_admin_screen_refuses_only_its_own_orgs_addresses(gw):
     await gw.user(A, "practice_manager")
     await gw.user(B, "nurse")
     c = httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.app, client=("admin-web", 1)),
@@ -94,8 +138,9 @@ async def test_the_admin_screen_adds_a_person_with_the_same_one_answer(gw):
 
     fresh = f"pat-{uuid.uuid4().hex[:6]}@demo-clinic.test"
     assert await add(fresh) == (200, "Added Pat Newcomer: they can sign in now.")
-    mine, theirs = await add(fresh), await add(f"nurse@{B}.test")
-    assert mine == theirs == (409, f"Not added: {EMAIL_REFUSED}")
+    assert await add(fresh) == (409, f"Not added: {EMAIL_REFUSED}")
+    # Another org's address is a fresh one here: org A gets its own account.
+    assert await add(f"nurse@{B}.test") == (200, "Added Pat Newcomer: they can sign in now.")
     status, message = await add("nobody@x.invalid")
     assert status == 422 and "email" in message
     r = await c.post("/admin/users", data={"name": "x", "email": "y@x.test", "password": "z" * 10})

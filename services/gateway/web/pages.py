@@ -57,20 +57,23 @@ async def login_form(request: Request, next: str = "/queue"):
 
 @router.post("/login")
 async def login(request: Request, s: Session, email: Annotated[str, Form()] = "",
-                password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/queue"):
+                password: Annotated[str, Form()] = "", org: Annotated[str, Form()] = "",
+                next: Annotated[str, Form()] = "/queue"):
     settings = request.app.state.ctx.settings
     try:
         token = await api.authenticate(s, settings,
-                                       api.Login(email=email.strip(), password=password),
+                                       api.Login(email=email.strip(), password=password,
+                                                 org=org.strip() or None),
                                        limiter=request.app.state.signin_limiter,
                                        address=api.client_address(request))
     except TooManyAttempts as exc:
         return render(request, "login.html", status_code=429, title="Sign in",
                       headers={"Retry-After": str(exc.retry_after_s)}, next=safe_next(next),
-                      email=email[:200], error=f"Not signed in: {exc}.")
+                      email=email[:200], org=org[:200], error=f"Not signed in: {exc}.")
     except (ValidationError, HTTPException):
         return render(request, "login.html", status_code=401, title="Sign in", next=safe_next(next),
-                      email=email[:200], error="That e-mail and password do not match an account.")
+                      email=email[:200], org=org[:200],
+                      error="That e-mail and password do not match an account.")
     resp = RedirectResponse(safe_next(next), status_code=303)
     auth.set_session_cookie(resp, token.access_token, max_age=token.expires_in,
                             secure=settings.secure_cookies)
