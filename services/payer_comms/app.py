@@ -11,6 +11,8 @@ from common.settings import CommonSettings
 from services.payer_comms import delivery, handlers, store
 from services.payer_comms.adapters.smtp_email import SmtpEmail
 from services.payer_comms.adapters.twilio_sms import TwilioSms
+from services.payer_comms.interactions import directory as payer_directory
+from services.payer_comms.interactions import handlers as interaction_handlers
 
 
 class PayerCommsSettings(CommonSettings):
@@ -65,6 +67,8 @@ SERVICE = ServiceSpec(
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
     subscriptions=[subscribe(topics.ALERT_REQUESTS, handlers.HANDLERS),
+                   subscribe(topics.PAYER_REQUESTS, interaction_handlers.HANDLERS),
                    subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
     timers=[deliver_alerts],
+    commands={"seed-payers": (payer_directory.configure, payer_directory.run)},
 )
