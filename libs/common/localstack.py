@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
 PYTHON = sys.executable
 SERVICES = ("intake", "routing", "sla_monitor", "nba", "payer_comms", "billing", "gateway")
-WITH_API = ("intake", "nba", "gateway")  # in start order: the gateway calls nba's API
-API_PORTS = {"gateway": 8000, "intake": 8001, "nba": 8002}
+WITH_API = ("intake", "nba", "payer_comms", "gateway")  # in start order: the gateway calls nba's API
+API_PORTS = {"gateway": 8000, "intake": 8001, "nba": 8002, "payer_comms": 8005}
 HEALTH_PORTS = {"intake": 9101, "routing": 9102, "sla_monitor": 9103, "nba": 9104,
                 "payer_comms": 9105, "billing": 9106, "gateway": 9107}
 

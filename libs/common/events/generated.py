@@ -180,7 +180,7 @@ class PayerInteractionLogged(pydantic.BaseModel):
     revision: types.Int32 = pydantic.Field(description="1 for the first state, then +1 per change.")
     channel: str = pydantic.Field(description="voice, sms or email")
     direction: str = pydantic.Field(description="outbound or inbound")
-    status: str = pydantic.Field(description="voice: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled; sms/email: queued, sent, delivered, undelivered, failed, received; any: refused (no consent)")
+    status: str = pydantic.Field(description="pending (not yet handed to the provider); voice: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled; sms/email: queued, sent, delivered, undelivered, failed, received; any: refused (not placed or sent: see refusal)")
     started_at: types.DateTimeMicro
     task_id: typing.Optional[uuid.UUID] = pydantic.Field(description="None: not matched to a task yet (in triage).", default=None)
     payer_id: typing.Optional[str] = None

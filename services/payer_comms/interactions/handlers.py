@@ -74,7 +74,7 @@ async def call_requested(batch: list[Envelope[CallRequested]], uow: UnitOfWork) 
             refusal = None if decision.allowed else decision.basis
         await _record(uow, e, {
             "id": p.interaction_id, "org_id": e.org_id, "task_id": p.task_id, "channel": "voice",
-            "direction": "outbound", "status": "refused" if refusal else "queued",
+            "direction": "outbound", "status": "refused" if refusal else "pending",
             "payer_id": p.payer_id, "user_id": p.user_id, "counterpart": to,
             "staff_number": ring, "claim_number": p.claim_number, "refusal": refusal,
             "started_at": now, "ended_at": now if refusal else None,
@@ -128,7 +128,7 @@ async def message_requested(batch: list[Envelope[MessageRequested]], uow: UnitOf
         await _record(uow, e, {
             "id": p.interaction_id, "org_id": e.org_id, "task_id": p.task_id,
             "channel": p.channel if p.channel in ("sms", "email") else "sms",
-            "direction": "outbound", "status": "refused" if refusal else "queued",
+            "direction": "outbound", "status": "refused" if refusal else "pending",
             "payer_id": p.payer_id, "user_id": p.user_id, "counterpart": to,
             "claim_number": p.claim_number, "subject": subject, "body": body,
             "refusal": refusal, "started_at": now, "ended_at": now if refusal else None,

@@ -81,7 +81,7 @@ interaction = sa.Table(
     sa.Column("next_attempt_at", TS),
     sa.Column("event_id", UUID(as_uuid=True)),
     sa.Index("ix_interaction_task", "task_id"),
-    sa.Index("ix_interaction_due", "next_attempt_at", postgresql_where=sa.text("status = 'queued'")),
+    sa.Index("ix_interaction_due", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")),
 )
 
 callback = sa.Table(
@@ -173,14 +173,17 @@ async def interaction_by_sid(session: AsyncSession, sid: str, *, lock=False):
     return (await session.execute(q.with_for_update() if lock else q)).first()
 
 
-async def update_interaction(session: AsyncSession, interaction_id: uuid.UUID, **changes):
-    """Apply changes and count a revision; the new row."""
+async def update_interaction(session: AsyncSession, interaction_id: uuid.UUID, *,
+                             revise: bool = True, **changes):
+    """Apply changes; the new row. A change others see (``revise``) counts a revision;
+    bookkeeping (the next retry) does not."""
     bad = set(changes) - set(CHANGEABLE)
     if bad:
         raise ValueError(f"not changeable: {sorted(bad)}")
+    if revise:
+        changes["revision"] = interaction.c.revision + 1
     return (await session.execute(sa.update(interaction).where(interaction.c.id == interaction_id)
-                                  .values(**changes, revision=interaction.c.revision + 1)
-                                  .returning(interaction))).one()
+                                  .values(**changes).returning(interaction))).one()
 
 
 async def record_callback(session: AsyncSession, **values) -> bool:
@@ -190,10 +193,10 @@ async def record_callback(session: AsyncSession, **values) -> bool:
     return got.first() is not None
 
 
-async def claim_queued(session: AsyncSession, now: datetime, limit: int) -> list:
-    """Queued outbound interactions due to be placed or sent, locked (SKIP LOCKED)."""
+async def claim_pending(session: AsyncSession, now: datetime, limit: int) -> list:
+    """Pending outbound interactions due to be placed or sent, locked (SKIP LOCKED)."""
     return (await session.execute(sa.select(interaction).where(
-        interaction.c.status == "queued", interaction.c.direction == "outbound",
+        interaction.c.status == "pending", interaction.c.direction == "outbound",
         interaction.c.next_attempt_at <= now).order_by(interaction.c.next_attempt_at)
         .limit(limit).with_for_update(skip_locked=True))).all()
 

@@ -64,9 +64,9 @@ async def test_a_call_to_a_payers_line_is_queued_once_and_announced_without_numb
     async with ctx.sessions() as s:
         row = await store.interaction_by_id(s, req.interaction_id)
     assert (row.status, row.counterpart, row.staff_number, row.channel) == (
-        "queued", "+18005550101", "+15555550199", "voice")
+        "pending", "+18005550101", "+15555550199", "voice")
     got = await logged(ctx, req.interaction_id)
-    assert len(got) == 1 and got[0].payload.status == "queued" and got[0].payload.revision == 1
+    assert len(got) == 1 and got[0].payload.status == "pending" and got[0].payload.revision == 1
     assert (got[0].key, got[0].topic) == (str(req.task_id), "payer.interactions.v1")
     text = json.dumps(got[0].payload.model_dump(mode="json"))
     assert "+1800" not in text and "+1555" not in text
@@ -98,7 +98,7 @@ async def test_consent_on_record_allows_a_call_until_it_is_revoked(ctx):
     ok = CallRequested(interaction_id=uuid.uuid4(), task_id=uuid.uuid4(), user_id="biller",
                        payer_id="aetna", to_number="(555) 555-0124")
     await deliver(ctx, ok, org)
-    assert (await logged(ctx, ok.interaction_id))[0].payload.status == "queued"
+    assert (await logged(ctx, ok.interaction_id))[0].payload.status == "pending"
     async with ctx.sessions() as s, s.begin():
         assert await store.revoke_consents(s, org_id=org, number=number, channel=None,
                                            at=datetime.now(UTC), by="biller") == 1
@@ -131,7 +131,7 @@ async def test_messages_carry_the_task_reference_and_sms_needs_consent(ctx):
     assert rows[mail.interaction_id].subject == f"Appeal status {ref}"
     assert rows[mail.interaction_id].counterpart == "provider-services@cigna.payer.test"
     assert rows[sms.interaction_id].body == f"Status of claim CLM-9? {ref}"
-    assert rows[sms.interaction_id].status == "queued"  # the payer's business line
+    assert rows[sms.interaction_id].status == "pending"  # the payer's business line
     assert (rows[mobile.interaction_id].status, rows[bad.interaction_id].status,
             rows[fax.interaction_id].status) == ("refused",) * 3
     assert "no consent on record to text" in rows[mobile.interaction_id].refusal

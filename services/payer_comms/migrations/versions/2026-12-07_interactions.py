@@ -73,7 +73,7 @@ def upgrade() -> None:
     op.create_index("ix_interaction_task", "interaction", ["task_id"])
     op.create_index("ix_interaction_thread_id", "interaction", ["thread_id"])
     op.create_index("ix_interaction_due", "interaction", ["next_attempt_at"],
-                    postgresql_where=sa.text("status = 'queued'"))
+                    postgresql_where=sa.text("status = 'pending'"))
     op.create_table(
         "interaction_callback",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
