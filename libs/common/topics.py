@@ -31,7 +31,8 @@ TASK_EVENTS = Topic(
 )
 SLA_ESCALATIONS = Topic("sla.escalations.v1", 6, "task_id", "TaskEscalated, SlaDeadlineChanged")
 ALERT_REQUESTS = Topic("alerts.requests.v1", 3, "org_id", "AlertRequested")
-PAYER_REQUESTS = Topic("payer.requests.v1", 6, "task_id", "CallRequested, MessageRequested")
+PAYER_REQUESTS = Topic("payer.requests.v1", 6, "task_id",
+                       "CallRequested, MessageRequested, InteractionOutcomeRecorded, InteractionAttached")
 PAYER_INTERACTIONS = Topic("payer.interactions.v1", 6, "task_id", "PayerInteractionLogged, AlertSent")
 NBA_SUGGESTIONS = Topic("nba.suggestions.v1", 6, "task_id", "NbaSuggested")
 BILLING_EVENTS = Topic("billing.events.v1", 3, "org_id", "BillingSummaryGenerated")
@@ -86,6 +87,8 @@ EVENT_TOPICS: dict[str, Topic] = {
     "AlertSent": PAYER_INTERACTIONS,
     "CallRequested": PAYER_REQUESTS,
     "MessageRequested": PAYER_REQUESTS,
+    "InteractionOutcomeRecorded": PAYER_REQUESTS,
+    "InteractionAttached": PAYER_REQUESTS,
     "PayerInteractionLogged": PAYER_INTERACTIONS,
 }
 

@@ -152,6 +152,40 @@ class CallRequested(pydantic.BaseModel):
         namespace = "wq.payer"
 
 
+class InteractionAttached(pydantic.BaseModel):
+    """
+    A member of staff attached an inbound interaction from triage to a task of their org (or moved one to another task). payer_comms records it and announces the new state. Keyed by task_id.
+    """
+    interaction_id: uuid.UUID
+    task_id: uuid.UUID
+    user_id: str
+    payer_id: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.payer"
+
+
+class InteractionOutcomeRecorded(pydantic.BaseModel):
+    """
+    A member of staff recorded what came of a payer interaction (the outcome prompt after a call, or on any interaction): payer_comms keeps it on the interaction and announces the new state. The gateway makes the note and any follow-up sub-task itself. A later record replaces an earlier one field by field (a null leaves a field as it was). Keyed by task_id.
+    """
+    interaction_id: uuid.UUID
+    task_id: uuid.UUID
+    user_id: str
+    reference_number: typing.Optional[str] = None
+    claim_status: typing.Optional[str] = None
+    promised_payment_date: typing.Optional[datetime.date] = None
+    missing_information: typing.Optional[str] = None
+    next_step: typing.Optional[str] = None
+    follow_up_date: typing.Optional[datetime.date] = None
+    carc_codes: typing.List[str] = pydantic.Field(description="The task's denial codes (nba learns per payer and code).", default_factory=list)
+
+    
+    class Meta:
+        namespace = "wq.payer"
+
+
 class MessageRequested(pydantic.BaseModel):
     """
     A member of staff asked to send a payer an SMS or an e-mail about a task (the text already filled from its template by the gateway). payer_comms checks consent (SMS), sends it, retrying, and logs it. Keyed by task_id.

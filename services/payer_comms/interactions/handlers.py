@@ -10,7 +10,13 @@ from email_validator import EmailNotValidError, validate_email
 
 from common import logs
 from common.events import Envelope
-from common.events.generated import CallRequested, MessageRequested, PayerInteractionLogged
+from common.events.generated import (
+    CallRequested,
+    InteractionAttached,
+    InteractionOutcomeRecorded,
+    MessageRequested,
+    PayerInteractionLogged,
+)
 from common.uow import UnitOfWork
 from services.payer_comms import domain
 from services.payer_comms import store as contacts_store
@@ -135,4 +141,49 @@ async def message_requested(batch: list[Envelope[MessageRequested]], uow: UnitOf
             "next_attempt_at": None if refusal else now, "event_id": e.event_id})
 
 
-HANDLERS = {CallRequested: call_requested, MessageRequested: message_requested}
+OUTCOME_FIELDS = ("reference_number", "claim_status", "promised_payment_date",
+                  "missing_information", "next_step", "follow_up_date")
+
+
+async def _own(uow: UnitOfWork, e: Envelope, interaction_id):
+    """The org's interaction, locked; None (logged) for an unknown id or another org's."""
+    row = await store.interaction_by_id(uow.session, interaction_id, lock=True)
+    if row is None or row.org_id != e.org_id:
+        log.warning("payer_interaction_not_found", interaction_id=str(interaction_id),
+                    event_type=e.event_type)
+        return None
+    return row
+
+
+async def outcome_recorded(batch: list[Envelope[InteractionOutcomeRecorded]], uow: UnitOfWork) -> None:
+    """Keep what came of an interaction (field by field; a null leaves a field as it was)."""
+    for e in batch:
+        p = e.payload
+        row = await _own(uow, e, p.interaction_id)
+        if row is None or row.task_id != p.task_id:
+            continue
+        changes = {f: getattr(p, f) for f in OUTCOME_FIELDS if getattr(p, f) is not None}
+        if p.carc_codes:
+            changes["carc_codes"] = list(p.carc_codes)
+        if not changes:
+            continue
+        await announce(uow, await store.update_interaction(uow.session, row.id, **changes), cause=e)
+        log.info("payer_interaction_outcome", interaction_id=str(row.id), fields=sorted(changes))
+
+
+async def attached(batch: list[Envelope[InteractionAttached]], uow: UnitOfWork) -> None:
+    """An inbound item from triage (or another task) now belongs to this task."""
+    for e in batch:
+        p = e.payload
+        row = await _own(uow, e, p.interaction_id)
+        if row is None or row.direction != "inbound" or row.task_id == p.task_id:
+            continue
+        changes = {"task_id": p.task_id, "user_id": p.user_id}
+        if p.payer_id and row.payer_id is None:
+            changes["payer_id"] = p.payer_id
+        await announce(uow, await store.update_interaction(uow.session, row.id, **changes), cause=e)
+        log.info("payer_interaction_attached", interaction_id=str(row.id), task_id=str(p.task_id))
+
+
+HANDLERS = {CallRequested: call_requested, MessageRequested: message_requested,
+            InteractionOutcomeRecorded: outcome_recorded, InteractionAttached: attached}

@@ -95,10 +95,11 @@ callback = sa.Table(
     sa.UniqueConstraint("provider_sid", "status", name="uq_callback_once"),
 )
 
-CHANGEABLE = ("task_id", "status", "user_id", "provider_sid", "thread_id", "summary", "refusal",
+CHANGEABLE = ("task_id", "payer_id", "status", "user_id", "provider_sid", "thread_id", "summary", "refusal",
               "ended_at", "duration_s", "reference_number", "claim_status",
               "promised_payment_date", "missing_information", "next_step", "follow_up_date",
-              "recording_url", "attempts", "next_attempt_at", "staff_number", "counterpart")
+              "recording_url", "attempts", "next_attempt_at", "staff_number", "counterpart",
+              "carc_codes")
 
 
 async def payer_entry(session: AsyncSession, org_id: str, payer_id: str):

@@ -5,7 +5,7 @@ a forged or unsigned webhook is refused with 403 and stores nothing; a callback 
 unknown call is refused and kept; an inbound SMS finds its task or lands in triage; STOP
 revokes consent at once with one confirmation."""
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,7 +13,13 @@ import sqlalchemy as sa
 
 from common import events
 from common.consumer import handle_now
-from common.events.generated import CallRequested, MessageRequested, UserUpserted
+from common.events.generated import (
+    CallRequested,
+    InteractionAttached,
+    InteractionOutcomeRecorded,
+    MessageRequested,
+    UserUpserted,
+)
 from common.runtime import create_api
 from services.payer_comms import delivery, domain, handlers
 from services.payer_comms.adapters.smtp_email import SmtpEmail
@@ -195,3 +201,42 @@ async def test_stop_revokes_consent_at_once_with_one_confirmation(api, outside):
     async with ctx.sessions() as s:
         row = await store.interaction_by_id(s, req.interaction_id)
     assert row.status == "refused" and "revoked" in row.refusal
+
+
+async def test_an_outcome_is_kept_on_its_interaction_and_triage_items_are_attached(api, outside):
+    tw, smtp = outside
+    ctx = api.ctx
+    org = await org_with_biller(ctx)
+    task = uuid.uuid4()
+    call = CallRequested(interaction_id=uuid.uuid4(), task_id=task, user_id="biller", payer_id="cigna")
+    await deliver(ctx, call, org)
+    outcome = InteractionOutcomeRecorded(
+        interaction_id=call.interaction_id, task_id=task, user_id="biller",
+        reference_number="REF-88812", claim_status="in process", next_step="resubmit with modifier 25",
+        promised_payment_date=date(2026, 3, 20), follow_up_date=date(2026, 3, 23),
+        carc_codes=["CO-197"])
+    await deliver(ctx, outcome, org)
+    # another org naming this interaction changes nothing
+    await deliver(ctx, InteractionOutcomeRecorded(interaction_id=call.interaction_id, task_id=task,
+                                                  user_id="x", reference_number="EVIL"), "other-org")
+    # a later record with only a reference number keeps the rest
+    await deliver(ctx, InteractionOutcomeRecorded(interaction_id=call.interaction_id, task_id=task,
+                                                  user_id="biller", reference_number="REF-88813"), org)
+    async with ctx.sessions() as s:
+        row = await store.interaction_by_id(s, call.interaction_id)
+    assert (row.reference_number, row.next_step, row.follow_up_date, list(row.carc_codes)) == (
+        "REF-88813", "resubmit with modifier 25", date(2026, 3, 23), ["CO-197"])
+    assert [r for r, _ in await states(ctx, call.interaction_id)] == [1, 2, 3]
+    # an unmatched inbound SMS, attached by a person
+    r = await post(api, tw.inbound_sms(f"{PUBLIC}/twilio/sms/inbound", sender="+15555550888",
+                                       body="Calling about a claim"))
+    assert r.status_code == 200
+    async with ctx.sessions() as s:
+        item = next(x for x in await store.triage(s, "pc-default") if x.counterpart == "+15555550888")
+    await deliver(ctx, InteractionAttached(interaction_id=item.id, task_id=task, user_id="biller",
+                                           payer_id="cigna"), org)  # not org's: ignored
+    await deliver(ctx, InteractionAttached(interaction_id=item.id, task_id=task, user_id="biller",
+                                           payer_id="cigna"), "pc-default")
+    async with ctx.sessions() as s:
+        row = await store.interaction_by_id(s, item.id)
+    assert (row.task_id, row.payer_id, row.user_id) == (task, "cigna", "biller")
