@@ -13,7 +13,7 @@ from services.payer_comms.adapters.smtp_email import SmtpEmail
 from services.payer_comms.adapters.twilio_sms import TwilioSms
 from services.payer_comms.interactions import directory as payer_directory
 from services.payer_comms.interactions import handlers as interaction_handlers
-from services.payer_comms.interactions import sender, webhooks
+from services.payer_comms.interactions import mailbox, sender, webhooks
 
 
 class PayerCommsSettings(CommonSettings):
@@ -50,6 +50,10 @@ class PayerCommsSettings(CommonSettings):
     record_calls: bool = False
     inbound_default_org: str = ""
     interaction_poll_s: float = 0.3
+    # Inbound e-mail to the payer-facing address (an MX or a relay forwards to it); 0: off.
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 2525
+    inbound_email_max_bytes: int = 2_000_000
 
 
 def senders(s: PayerCommsSettings) -> delivery.Senders:
@@ -97,7 +101,7 @@ SERVICE = ServiceSpec(
     subscriptions=[subscribe(topics.ALERT_REQUESTS, handlers.HANDLERS),
                    subscribe(topics.PAYER_REQUESTS, interaction_handlers.HANDLERS),
                    subscribe(topics.DIRECTORY, handlers.DIRECTORY_HANDLERS)],
-    timers=[deliver_alerts, send_interactions],
+    timers=[deliver_alerts, send_interactions, mailbox.serve],
     router=webhooks.router,
     commands={"seed-payers": (payer_directory.configure, payer_directory.run)},
 )

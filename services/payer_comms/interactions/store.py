@@ -174,6 +174,12 @@ async def interaction_by_sid(session: AsyncSession, sid: str, *, lock=False):
     return (await session.execute(q.with_for_update() if lock else q)).first()
 
 
+async def by_thread(session: AsyncSession, message_id: str):
+    """Our interaction whose e-mail had this Message-ID, or None."""
+    return (await session.execute(sa.select(interaction).where(
+        interaction.c.thread_id == message_id).limit(1))).first()
+
+
 async def update_interaction(session: AsyncSession, interaction_id: uuid.UUID, *,
                              revise: bool = True, **changes):
     """Apply changes; the new row. A change others see (``revise``) counts a revision;
