@@ -19,7 +19,7 @@ from services.payer_comms.adapters.twilio_sms import TwilioSms
 from services.payer_comms.app import SERVICE
 from services.payer_comms.interactions import directory, mailbox, sender, store
 from services.payer_comms.interactions import handlers as ih
-from services.payer_comms.tests.local_servers import LocalSmtp
+from services.payer_comms.tests.local_servers import FakeTwilio, LocalSmtp
 
 ALL = {**handlers.HANDLERS, **handlers.DIRECTORY_HANDLERS, **ih.HANDLERS}
 
@@ -64,14 +64,16 @@ async def test_replies_find_their_task_and_strangers_land_in_triage(ctx):
         env = events.envelope(req, org_id=org, producer="t")
         await handle_now(service="payer_comms", sessions=ctx.sessions, outbox=ctx.outbox,
                          processed=ctx.processed, env=env, handler=ALL[MessageRequested], via="test")
-    smtp = LocalSmtp().start()
+    smtp, tw = LocalSmtp().start(), FakeTwilio().start()  # never the internet
     try:
-        twilio = TwilioSms(account_sid="AC1", auth_token="t", from_number="+15005550006")
+        twilio = TwilioSms(account_sid="AC1", auth_token="t", from_number="+15005550006",
+                           base_url=tw.url)
         out = sender.Outbound(dialer=twilio, sms=twilio, public_url="http://x",
                               email=SmtpEmail(host="127.0.0.1", port=smtp.port, sender="billing@wq.test"))
         await sender.send_due(ctx, out, delivery.Retry(), batch=10, timeout=10)
     finally:
         smtp.stop()
+        tw.stop()
     async with ctx.sessions() as s:
         first = (await store.of_task(s, org, tasks[0]))[0]
     port = ctx.settings.inbound_smtp_port
