@@ -7,7 +7,7 @@ RUN := .run
 GATEWAY_URL ?= http://127.0.0.1:8000
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: lock install assets browser deps broker run stop status test test-unit test-integration bench lint codegen clean
+.PHONY: lock install assets browser deps broker run stop status test test-unit test-integration bench lint codegen clean faust-trial
 
 WEB := services/gateway/web
 VENDOR := $(WEB)/static/vendor
@@ -90,3 +90,9 @@ codegen: install
 
 clean: stop
 	rm -rf $(RUN) .pytest_cache
+
+faust-trial: deps  ## the faust-streaming trial (bench/faust_trial.py), faust in a venv of its own
+	test -x $(RUN)/faust-venv/bin/python || $(UV) venv -q -p 3.11 $(RUN)/faust-venv
+	grep -v '^click==' requirements.lock > $(RUN)/faust-requirements.txt
+	$(UV) pip install -q --python $(RUN)/faust-venv/bin/python -r $(RUN)/faust-requirements.txt faust-streaming==0.15.3
+	$(PY) bench/faust_trial.py

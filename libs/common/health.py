@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from common import kafka, logs, metrics
+from common import kafka, logs, metrics, timers
 from common.outbox import outbox_backlog
 from common.settings import CommonSettings
 
@@ -42,17 +42,17 @@ class BrokerWatch:
         self.error: str | None = None
         self._task: asyncio.Task | None = None
 
+    async def _probe(self) -> None:
+        await kafka.ping(self.settings, timeout=min(1.5, self.every_s))
+        self.up, self.error = True, None
+        metrics.BROKER_UP.set(1)
+
+    def _down(self, exc: Exception) -> None:
+        self.up, self.error = False, logs.error_text(exc)
+        metrics.BROKER_UP.set(0)
+
     async def _run(self) -> None:
-        while True:
-            try:
-                await kafka.ping(self.settings, timeout=min(1.5, self.every_s))
-                self.up, self.error = True, None
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.up, self.error = False, logs.error_text(exc)
-            metrics.BROKER_UP.set(1 if self.up else 0)
-            await asyncio.sleep(self.every_s)
+        await timers.every(self.every_s, self._probe, name="broker_watch", on_error=self._down)
 
     async def current(self) -> bool:
         if self._task is None or self._task.done():

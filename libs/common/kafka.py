@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.metadata import MetadataRequest
 
-from common import logs, metrics, topics
+from common import logs, metrics, timers, topics
 from common.settings import CommonSettings
 
 log = logs.get(__name__)
@@ -77,19 +77,19 @@ async def ensure_topics(settings: CommonSettings, declared=None) -> list[str]:
 async def keep_topics(settings: CommonSettings, every_s: float = 5.0) -> None:
     """Declare missing topics again while the worker runs (a broker that lost them on a
     restart gets them back with their declared partitions), and keep ``wq_broker_up``."""
-    while True:
-        try:
-            created = await asyncio.wait_for(ensure_topics(settings), every_s * 2)
-            metrics.BROKER_UP.set(1)
-            if created:
-                log.warning("topics_declared_again", topics=len(created))
-        except asyncio.CancelledError:
-            raise
-        except (KafkaError, OSError, TimeoutError) as exc:
-            metrics.BROKER_UP.set(0)
-            if logs.every("keep-topics"):
-                log.warning("broker_unavailable", error=exc)
-        await asyncio.sleep(every_s)
+    async def declare() -> None:
+        created = await asyncio.wait_for(ensure_topics(settings), every_s * 2)
+        metrics.BROKER_UP.set(1)
+        if created:
+            log.warning("topics_declared_again", topics=len(created))
+
+    def away(exc: Exception) -> None:
+        metrics.BROKER_UP.set(0)
+        if logs.every("keep-topics"):
+            log.warning("broker_unavailable" if isinstance(exc, (KafkaError, OSError, TimeoutError))
+                        else "keep_topics_failed", error=exc)
+
+    await timers.every(every_s, declare, name="keep_topics", on_error=away)
 
 
 async def ping(settings: CommonSettings, timeout: float = 2.0) -> None:

@@ -25,6 +25,8 @@ OUTBOX_ERRORS = Counter("wq_outbox_relay_errors_total",
 OUTBOX_DEAD = Counter("wq_outbox_dead_letters_total",
                       "Events the broker refuses for good (too large, invalid), set aside in "
                       "outbox_dead instead of blocking the events behind them", ["service", "topic"])
+TIMER_ERRORS = Counter("wq_timer_errors_total", "Rounds of a worker's periodic work that failed",
+                       ["timer"])
 BROKER_UP = Gauge("wq_broker_up", "1 when the broker answered this process's last check")
 RETRIES = Counter("wq_transient_retries_total", "Batches retried after a transient error",
                   ["service", "topic"])

@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from pydantic_settings import SettingsConfigDict
 
-from common import logs, topics
+from common import logs, timers, topics
 from common.consumer import subscribe
 from common.runtime import Context, ServiceSpec
 from common.settings import CommonSettings
@@ -46,36 +46,29 @@ async def precompute(ctx: Context) -> None:
     cache, policy = SuggestionCache(s.redis_url, s.cache_ttl_s), policy_of(s)
     loop = asyncio.get_running_loop()
     next_sweep = loop.time()
-    try:
-        while True:
-            try:
-                while (await suggest.precompute_changed(ctx.sessions, ctx.outbox, cache, policy)
-                       ) >= 1000:
-                    pass
-                if loop.time() >= next_sweep:
-                    n = await suggest.precompute_tops(ctx.sessions, ctx.outbox, cache, policy)
-                    log.info("nba_precomputed", tasks=n)
-                    next_sweep = loop.time() + s.precompute_sweep_s
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database or Redis briefly away: next tick
-                log.warning("nba_precompute_failed", error=exc)
-            await asyncio.sleep(s.precompute_tick_s)
+
+    async def tick() -> None:
+        nonlocal next_sweep
+        while (await suggest.precompute_changed(ctx.sessions, ctx.outbox, cache, policy)) >= 1000:
+            pass
+        if loop.time() >= next_sweep:
+            n = await suggest.precompute_tops(ctx.sessions, ctx.outbox, cache, policy)
+            log.info("nba_precomputed", tasks=n)
+            next_sweep = loop.time() + s.precompute_sweep_s
+
+    try:  # the database or Redis briefly away: next tick
+        await timers.every(s.precompute_tick_s, tick, name="nba_precompute")
     finally:
         await cache.close()
 
 
 async def acceptance_gauges(ctx: Context) -> None:
     """The acceptance rate (overall, by task type, by action) from the decision counts."""
-    while True:
-        try:
-            async with ctx.sessions() as session:
-                metrics.set_acceptance(await store.decision_counts(session))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("nba_metrics_failed", error=exc)
-        await asyncio.sleep(ctx.settings.metrics_interval_s)
+    async def refresh() -> None:
+        async with ctx.sessions() as session:
+            metrics.set_acceptance(await store.decision_counts(session))
+
+    await timers.every(ctx.settings.metrics_interval_s, refresh, name="nba_metrics")
 
 
 def setup_api(app: FastAPI) -> None:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from common import logs
+from common import logs, timers
 from common.events.generated import AlertSent
 from common.runtime import Context
 from services.payer_comms import store
@@ -84,13 +84,5 @@ async def deliver_due(ctx: Context, senders: Senders, retry: Retry, *, batch: in
 async def run(ctx: Context, senders: Senders, retry: Retry, *, poll_s: float, batch: int,
               timeout: float) -> None:
     """Deliver until cancelled; a failing database only delays delivery."""
-    while True:
-        try:
-            n = await deliver_due(ctx, senders, retry, batch=batch, timeout=timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("alert_delivery_round_failed", error=exc)
-            n = 0
-        if n < batch:
-            await asyncio.sleep(poll_s)
+    await timers.every(poll_s, lambda: deliver_due(ctx, senders, retry, batch=batch, timeout=timeout),
+                       name="alert_delivery_round", again=lambda n: n >= batch)

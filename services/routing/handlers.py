@@ -1,12 +1,11 @@
 """Routing's handlers: decide for new tasks; keep staff, rules and workload current."""
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from common import logs, vocabulary
+from common import logs, timers, vocabulary
 from common.events import Envelope
 from common.events.generated import (
     RoutingRulesChanged,
@@ -137,22 +136,17 @@ async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> N
 async def expire_offers(ctx) -> None:
     """Timer: a task offered with a timeout that nobody accepted or started moves on to
     the rule's next target (then the next rules, then the default queue)."""
-    every = getattr(ctx.settings, "offer_sweep_s", 1.0)
-    while True:
-        await asyncio.sleep(every)
-        try:
-            async with ctx.sessions() as s, s.begin():
-                uow = UnitOfWork(s, producer="routing", outbox=ctx.outbox)
-                rows = await store.expired_offers(s)
-                if rows:
-                    _, rule_sets, indexes = await _context(s, {r.org_id for r in rows})
-                for row in rows:
-                    await _reoffer(uow, row, rule_sets, indexes)
-                await uow.finish()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bad moment for the database: try at the next tick
-            log.warning("offer_sweep_failed", error=exc)
+    async def sweep() -> None:
+        async with ctx.unit_of_work() as uow:
+            rows = await store.expired_offers(uow.session)
+            if rows:
+                _, rule_sets, indexes = await _context(uow.session, {r.org_id for r in rows})
+            for row in rows:
+                await _reoffer(uow, row, rule_sets, indexes)
+
+    # a bad moment for the database: try at the next tick
+    await timers.every(getattr(ctx.settings, "offer_sweep_s", 1.0), sweep, name="offer_sweep",
+                       first="after")
 
 
 async def _reoffer(uow: UnitOfWork, row, rule_sets, indexes) -> None:

@@ -5,11 +5,10 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from common import logs, topics
+from common import logs, timers, topics
 from common.consumer import subscribe
 from common.runtime import Context, ServiceSpec
 from common.settings import CommonSettings
-from common.uow import UnitOfWork
 from services.sla_monitor import clock, handlers, store
 
 log = logs.get(__name__)
@@ -33,27 +32,21 @@ async def escalate_all_due(ctx: Context, batch: int) -> int:
     """Fire every due rung, a batch per transaction; return how many clocks moved."""
     total = 0
     while True:
-        async with ctx.sessions() as session, session.begin():
-            uow = UnitOfWork(session, producer="sla_monitor", outbox=ctx.outbox)
+        async with ctx.unit_of_work() as uow:
             n = await handlers.escalate_due(uow, clock.CLOCK.now(), batch)
-            await uow.finish()
         total += n
         if n < batch:
             return total
 
 
 async def _every(ctx: Context, interval: float, name: str) -> None:
-    s = ctx.settings
-    while True:
-        try:
-            n = await escalate_all_due(ctx, s.sweep_batch)
-            if n:
-                log.info("sla_escalated", clocks=n, by=name)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the database briefly away: the next round catches up
-            log.warning("sla_sweep_failed", by=name, error=exc)
-        await asyncio.sleep(interval)
+    async def sweep() -> None:
+        n = await escalate_all_due(ctx, ctx.settings.sweep_batch)
+        if n:
+            log.info("sla_escalated", clocks=n, by=name)
+
+    # the database briefly away: the next round catches up
+    await timers.every(interval, sweep, name="sla_sweep", by=name)
 
 
 async def sla_timers(ctx: Context) -> None:

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from common import logs
+from common import logs, timers
 from common.runtime import Context
 from services.payer_comms.adapters import Dialer, EmailSender, PermanentFailure, SmsSender
 from services.payer_comms.delivery import Retry
@@ -85,13 +85,5 @@ async def send_due(ctx: Context, out: Outbound, retry: Retry, *, batch: int, tim
 async def run(ctx: Context, out: Outbound, retry: Retry, *, poll_s: float, batch: int,
               timeout: float) -> None:
     """Send until cancelled; a failing database only delays sending."""
-    while True:
-        try:
-            n = await send_due(ctx, out, retry, batch=batch, timeout=timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("payer_interaction_round_failed", error=exc)
-            n = 0
-        if n < batch:
-            await asyncio.sleep(poll_s)
+    await timers.every(poll_s, lambda: send_due(ctx, out, retry, batch=batch, timeout=timeout),
+                       name="payer_interaction_round", again=lambda n: n >= batch)
