@@ -147,10 +147,19 @@ async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, t
         "payload": payload, "org_id": parent.org_id, "at": now, "actor": user.id,
         "owner_id": owner_id, "detail": {"part_of": str(parent_id)}}])
     await record(uow, user, parent, "subtask", {"subtask_id": str(sub_id), "title": title})
-    await uow.emit(payload, org_id=parent.org_id, key=str(sub_id))
-    if owner_id is not None:  # routing routes the sub-task too; the chosen owner stays
-        announced = await uow.emit(TaskAssigned(
-            task_id=sub_id, owner_id=owner_id, actor_id=user.id, task_type=payload.task_type,
-            reason="chosen when the sub-task was created"), org_id=parent.org_id, key=str(sub_id))
-        await store.note_assignment(uow.session, sub_id, announced.event_id)
+    await announce_subtask(uow, payload, owner_id=owner_id, actor_id=user.id,
+                           reason="chosen when the sub-task was created", org_id=parent.org_id)
     return sub_id
+
+
+async def announce_subtask(uow: UnitOfWork, payload: TaskCreated, *, owner_id: str | None,
+                           actor_id: str, reason: str, **envelope) -> None:
+    """Announce a sub-task stored with its owner: TaskCreated, then TaskAssigned for the
+    chosen owner, remembered on the task (routing routes the sub-task too; the chosen owner
+    stays). ``envelope``: the events' org_id, or the cause they follow."""
+    await uow.emit(payload, key=str(payload.task_id), **envelope)
+    if owner_id:
+        announced = await uow.emit(TaskAssigned(
+            task_id=payload.task_id, owner_id=owner_id, actor_id=actor_id,
+            task_type=payload.task_type, reason=reason), key=str(payload.task_id), **envelope)
+        await store.note_assignment(uow.session, payload.task_id, announced.event_id)

@@ -16,7 +16,7 @@ from common.uow import UnitOfWork
 from services.gateway import domain
 from services.gateway.audit import store as audit_store
 from services.gateway.directory import store as directory_store
-from services.gateway.tasks import store
+from services.gateway.tasks import actions, store
 
 log = logs.get(__name__)
 ACTOR = "sla_monitor"
@@ -95,12 +95,8 @@ async def _escalation_task(uow: UnitOfWork, e: Envelope[TaskEscalated], parent, 
         return
     await audit_store.audit(uow.session, org_id=parent.org_id, actor_id=ACTOR, action="subtask",
                       task_row=parent, detail={"subtask_id": str(sub_id), "why": "overdue appeal, level 2"})
-    await uow.emit(payload, cause=e, key=str(sub_id))
-    if owner:  # routing routes the sub-task too; the org admin stays its owner
-        announced = await uow.emit(TaskAssigned(
-            task_id=sub_id, owner_id=owner, actor_id=ACTOR, task_type=parent.task_type,
-            reason="escalation task for the org admin"), cause=e, key=str(sub_id))
-        await store.note_assignment(uow.session, sub_id, announced.event_id)
+    await actions.announce_subtask(uow, payload, owner_id=owner, actor_id=ACTOR,
+                                   reason="escalation task for the org admin", cause=e)
     log.info("escalation_task_created", task_id=str(parent.id), subtask_id=str(sub_id))
 
 

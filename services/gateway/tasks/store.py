@@ -229,10 +229,16 @@ async def update_task(session: AsyncSession, task_id: uuid.UUID, **values) -> in
         .returning(task.c.version))).scalar_one()
 
 
+async def _of_task(session: AsyncSession, table: sa.Table, org_id: str, task_id: uuid.UUID, *,
+                   by: str = "task_id", order: str) -> list:
+    """The rows of one task of one org in a table of the task record, in ``order``."""
+    return (await session.execute(sa.select(table).where(
+        table.c[by] == task_id, table.c.org_id == org_id).order_by(table.c[order]))).all()
+
+
 async def subtasks_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
     """A task's sub-tasks."""
-    return (await session.execute(sa.select(task).where(
-        task.c.part_of == task_id, task.c.org_id == org_id).order_by(task.c.created_at))).all()
+    return await _of_task(session, task, org_id, task_id, by="part_of", order="created_at")
 
 
 async def add_note(session: AsyncSession, **values) -> None:
@@ -242,8 +248,7 @@ async def add_note(session: AsyncSession, **values) -> None:
 
 async def notes_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
     """A task's notes, oldest first."""
-    return (await session.execute(sa.select(task_note).where(
-        task_note.c.task_id == task_id, task_note.c.org_id == org_id).order_by(task_note.c.at))).all()
+    return await _of_task(session, task_note, org_id, task_id, order="at")
 
 
 async def add_time(session: AsyncSession, **values) -> None:
@@ -253,9 +258,7 @@ async def add_time(session: AsyncSession, **values) -> None:
 
 async def time_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
     """A task's time entries, oldest first."""
-    return (await session.execute(sa.select(task_time).where(
-        task_time.c.task_id == task_id, task_time.c.org_id == org_id).order_by(task_time.c.at))).all()
-
+    return await _of_task(session, task_time, org_id, task_id, order="at")
 
 
 async def suggestion_decided(session: AsyncSession, task_id: uuid.UUID, suggestion_id: str) -> bool:
@@ -267,7 +270,4 @@ async def suggestion_decided(session: AsyncSession, task_id: uuid.UUID, suggesti
 
 async def history_of(session: AsyncSession, org_id: str, task_id: uuid.UUID) -> list:
     """A task's history, oldest first."""
-    return (await session.execute(
-        sa.select(task_history)
-        .where(task_history.c.task_id == task_id, task_history.c.org_id == org_id)
-        .order_by(task_history.c.id))).all()
+    return await _of_task(session, task_history, org_id, task_id, order="id")
