@@ -95,9 +95,7 @@ def router() -> APIRouter:
                 row = await task_store.get_task(s, user.org_id, tid)
                 if row is None:
                     raise FhirError(404, "not-found", f"Task/{task_id} not found")
-                await audit_store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
-                                  task_row=row, detail={"via": "fhir"})
-                await s.commit()
+                await _audit_read(s, user, row)
             return fhir_response(to_fhir(dict(row._mapping)),
                                  headers={"ETag": domain.etag(row.version)})
         return await handle(go)
@@ -186,9 +184,7 @@ def router() -> APIRouter:
                 versions = await task_store.versions_of(s, user.org_id, _uuid(task_id)) if row else []
                 if not versions:
                     raise FhirError(404, "not-found", f"Task/{task_id} not found")
-                await audit_store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
-                                  task_row=row, detail={"via": "fhir", "history": True})
-                await s.commit()
+                await _audit_read(s, user, row, history=True)
             # FHIR's history bundle: fullUrl is the resource's (bdl-8: never version
             # specific); the version is in meta.versionId, the request and the ETag.
             full_url = f"{_base(request)}/Task/{tid}"
@@ -216,14 +212,19 @@ def router() -> APIRouter:
                     version = await task_store.version_of(s, user.org_id, tid, int(version_id))
                 if version is None:
                     raise FhirError(404, "not-found", f"Task/{task_id}/_history/{version_id} not found")
-                await audit_store.audit(s, org_id=user.org_id, actor_id=user.id, action="read",
-                                  task_row=row, detail={"via": "fhir", "version": version.version})
-                await s.commit()
+                await _audit_read(s, user, row, version=version.version)
             return fhir_response(to_fhir(version.snapshot),
                                  headers={"ETag": domain.etag(version.version)})
         return await handle(go)
 
     return r
+
+
+async def _audit_read(s, user: User, row, **detail) -> None:
+    """Every FHIR read of a task is audited (and committed with its audit row)."""
+    await audit_store.audit(s, org_id=user.org_id, actor_id=user.id, action="read", task_row=row,
+                            detail={"via": "fhir", **detail})
+    await s.commit()
 
 
 def _base(request: Request) -> str:

@@ -69,7 +69,7 @@ async def change_status(task_id: uuid.UUID, body: StatusChange, user: CurrentUse
     async with actions.unit_of_work(ctx(request)) as uow:
         v = await actions.change_status(uow, user, task_id, status=body.status,
                                         business_status=body.business_status,
-                                    reason=body.reason, expected_version=expected)
+                                        reason=body.reason, expected_version=expected)
     response.headers["ETag"] = domain.etag(v)
     return Created(id=task_id, version=v)
 

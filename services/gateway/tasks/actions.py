@@ -50,7 +50,7 @@ async def record(uow: UnitOfWork, user: User, row, action: str, detail: dict, *,
         "action": action, "from_status": from_status, "to_status": to_status,
         "detail": detail}])
     await audit_store.audit(uow.session, org_id=row.org_id, actor_id=user.id, action=action,
-                      task_row=row, detail={**detail, **({"to": to_status} if to_status else {})})
+                            task_row=row, detail={**detail, **({"to": to_status} if to_status else {})})
 
 
 async def change_status(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, status: str,

@@ -54,8 +54,8 @@ async def task_escalated(batch: list[Envelope[TaskEscalated]], uow: UnitOfWork) 
         if row.status in domain.TERMINAL or row.escalation_level >= p.level:
             # Finished meanwhile, or this level is already recorded: audit, change nothing.
             await audit_store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalation_ignored",
-                              task_row=row, detail={**detail, "status": row.status,
-                                                    "recorded_level": row.escalation_level})
+                                    task_row=row, detail={**detail, "status": row.status,
+                                                          "recorded_level": row.escalation_level})
             continue
         owner = await _owner(s, e.org_id, p.escalated_to_user_id) or row.owner_id
         assigned = {}
@@ -72,7 +72,7 @@ async def task_escalated(batch: list[Envelope[TaskEscalated]], uow: UnitOfWork) 
             "action": "escalated", "from_status": row.status, "to_status": "Escalated",
             "event_id": e.event_id, "detail": detail}])
         await audit_store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalated", task_row=row,
-                          detail=detail)
+                                detail=detail)
         if p.level == 2 and p.appeal:
             await _escalation_task(uow, e, row, owner)
 
@@ -94,7 +94,8 @@ async def _escalation_task(uow: UnitOfWork, e: Envelope[TaskEscalated], parent, 
     if not fresh:
         return
     await audit_store.audit(uow.session, org_id=parent.org_id, actor_id=ACTOR, action="subtask",
-                      task_row=parent, detail={"subtask_id": str(sub_id), "why": "overdue appeal, level 2"})
+                            task_row=parent,
+                            detail={"subtask_id": str(sub_id), "why": "overdue appeal, level 2"})
     await actions.announce_subtask(uow, payload, owner_id=owner, actor_id=ACTOR,
                                    reason="escalation task for the org admin", cause=e)
     log.info("escalation_task_created", task_id=str(parent.id), subtask_id=str(sub_id))

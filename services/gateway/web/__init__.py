@@ -6,8 +6,9 @@ Every page calls the same business functions as the REST API (``queue.service``,
 ``tasks.actions``, ``directory.service``, ``admin.*``): the rules of the task record, the
 queue, people and settings are theirs, and a refusal is their error, put into words once
 (``web/refusals.py``). The web app's own rules are about presenting work: what a drop on a
-board column asks for (``queue.move_to``), the persona filter (which role's work a persona
-sees), the board filters each person keeps, and which page or fragment answers.
+board column asks for (``move_to`` in ``web/queue.py``), the persona filter (which role's
+work a persona sees), the board filters each person keeps, and which page or fragment
+answers.
 """
 from __future__ import annotations
 

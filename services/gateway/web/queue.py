@@ -153,7 +153,7 @@ async def board(request: Request, user: PageUser, s: Session):
     filters = BoardFilters.model_validate({**saved, **given} if given else saved)
     if given and filters.model_dump() != saved:  # filters persist per user
         await queue_store.set_pref(s, user_id=user.id, org_id=user.org_id, name="board",
-                             value=filters.model_dump())
+                                   value=filters.model_dump())
         await s.commit()
     names = await directory.names(s, user.org_id)
     context = dict(filters=filters, names=names, personas=PERSONAS, modules=SOURCE_MODULES,
