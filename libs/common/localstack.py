@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
 PYTHON = sys.executable
 SERVICES = ("intake", "routing", "sla_monitor", "nba", "payer_comms", "billing", "gateway")
-WITH_API = ("intake", "nba", "gateway")  # in start order: the gateway calls nba's API
-API_PORTS = {"gateway": 8000, "intake": 8001, "nba": 8002}
+WITH_API = ("intake", "nba", "payer_comms", "gateway")  # in start order: the gateway calls nba's API
+API_PORTS = {"gateway": 8000, "intake": 8001, "nba": 8002, "payer_comms": 8005}
 HEALTH_PORTS = {"intake": 9101, "routing": 9102, "sla_monitor": 9103, "nba": 9104,
                 "payer_comms": 9105, "billing": 9106, "gateway": 9107}
 
@@ -179,6 +179,7 @@ class Stack:
     fixed_ports: bool = False
     extra_env: dict = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **kw) -> Stack:
@@ -245,11 +246,23 @@ class Stack:
             time.sleep(0.1)
         raise TimeoutError(f"intake did not learn org {org} within {timeout}s")
 
+    def port_of(self, name: str) -> int:
+        """The port of ``<service>-api`` or ``payer_comms-smtp``: fixed for ``make run``,
+        else free, chosen once."""
+        if name not in self.ports:
+            fixed = {**{f"{s}-api": p for s, p in API_PORTS.items()}, "payer_comms-smtp": 2525}
+            self.ports[name] = fixed[name] if self.fixed_ports else free_port()
+        return self.ports[name]
+
     def add(self, service: str, role: str) -> Proc:
         env = self.env()
         prefix = service.upper()
+        if service == "payer_comms":
+            # Twilio's callbacks go to payer_comms's API; inbound e-mail to its worker.
+            env["PAYER_COMMS_PUBLIC_URL"] = f"http://127.0.0.1:{self.port_of('payer_comms-api')}"
+            env["PAYER_COMMS_INBOUND_SMTP_PORT"] = str(self.port_of("payer_comms-smtp"))
         if role == "api":
-            port = API_PORTS[service] if self.fixed_ports else free_port()
+            port = self.port_of(f"{service}-api")
             env[f"{prefix}_API_PORT"] = str(port)
             env[f"{prefix}_HEALTH_PORT"] = "0"
             if service == "gateway" and not self.fixed_ports:

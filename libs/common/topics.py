@@ -30,7 +30,9 @@ TASK_EVENTS = Topic(
     "The task's whole life: TaskCreated, TaskRouted, TaskAssigned, TaskStatusChanged, ...",
 )
 SLA_ESCALATIONS = Topic("sla.escalations.v1", 6, "task_id", "TaskEscalated, SlaDeadlineChanged")
-ALERT_REQUESTS = Topic("alerts.requests.v1", 3, "org_id", "AlertRequested, CallRequested")
+ALERT_REQUESTS = Topic("alerts.requests.v1", 3, "org_id", "AlertRequested")
+PAYER_REQUESTS = Topic("payer.requests.v1", 6, "task_id",
+                       "CallRequested, MessageRequested, InteractionOutcomeRecorded, InteractionAttached")
 PAYER_INTERACTIONS = Topic("payer.interactions.v1", 6, "task_id", "PayerInteractionLogged, AlertSent")
 NBA_SUGGESTIONS = Topic("nba.suggestions.v1", 6, "task_id", "NbaSuggested")
 BILLING_EVENTS = Topic("billing.events.v1", 3, "org_id", "BillingSummaryGenerated")
@@ -48,6 +50,7 @@ ALL: tuple[Topic, ...] = (
     TASK_EVENTS,
     SLA_ESCALATIONS,
     ALERT_REQUESTS,
+    PAYER_REQUESTS,
     PAYER_INTERACTIONS,
     NBA_SUGGESTIONS,
     BILLING_EVENTS,
@@ -82,6 +85,11 @@ EVENT_TOPICS: dict[str, Topic] = {
     "SlaDeadlineChanged": SLA_ESCALATIONS,
     "AlertRequested": ALERT_REQUESTS,
     "AlertSent": PAYER_INTERACTIONS,
+    "CallRequested": PAYER_REQUESTS,
+    "MessageRequested": PAYER_REQUESTS,
+    "InteractionOutcomeRecorded": PAYER_REQUESTS,
+    "InteractionAttached": PAYER_REQUESTS,
+    "PayerInteractionLogged": PAYER_INTERACTIONS,
 }
 
 

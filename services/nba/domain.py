@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from common.nba_actions import label
+from common.nba_actions import ACTIONS, label
 from services.nba import playbook
 from services.nba.playbook import Entry
 
@@ -19,6 +19,14 @@ PRIOR_STRENGTH = 4.0
 CLASS_STRENGTH = 6.0
 # Outcomes needed at a level before the reason quotes it.
 MIN_EVIDENCE = 3
+# What a payer's own people said to do (the next step of a logged call, SMS or e-mail):
+# each time counts as ADVICE_WEIGHT successes for that action at that payer and code, up
+# to ADVICE_CAP times; an action the table does not list for the code becomes plausible
+# there with ADVISED_PRIOR. Outcomes still decide in the end: advice that does not work
+# is outweighed by its failures.
+ADVICE_WEIGHT = 2.0
+ADVICE_CAP = 5
+ADVISED_PRIOR = 0.4
 # An action already tried on this task (and the task is still open) ranks lower.
 TRIED_PENALTY = 0.5
 
@@ -117,6 +125,7 @@ class Belief:
     beta: float
     payer: Stat
     klass: Stat  # the class level without this payer-and-code's own outcomes
+    advice: int = 0  # how often this payer's people advised it for this code
 
     @property
     def mean(self) -> float:
@@ -126,21 +135,24 @@ class Belief:
     def level(self) -> str:
         if self.payer.n >= MIN_EVIDENCE:
             return "payer"
+        if self.advice:
+            return "advice"
         if self.klass.n >= MIN_EVIDENCE:
             return "class"
         return "table"
 
 
-def posterior(action: str, prior: float, klass: Stat, payer: Stat) -> Belief:
+def posterior(action: str, prior: float, klass: Stat, payer: Stat, advice: int = 0) -> Belief:
     """Backoff: the prior as PRIOR_STRENGTH pseudo-outcomes, updated by the class's outcomes
     (excluding this payer-and-code's, counted next), whose mean becomes the payer level's
-    prior worth CLASS_STRENGTH outcomes, updated by the payer's own outcomes."""
+    prior worth CLASS_STRENGTH outcomes, updated by the payer's own outcomes and advice."""
     others = Stat(max(0, klass.successes - payer.successes), max(0, klass.failures - payer.failures))
     a1 = PRIOR_STRENGTH * prior + others.successes
     b1 = PRIOR_STRENGTH * (1 - prior) + others.failures
     m1 = a1 / (a1 + b1)
-    return Belief(action, CLASS_STRENGTH * m1 + payer.successes,
-                  CLASS_STRENGTH * (1 - m1) + payer.failures, payer, others)
+    advised = ADVICE_WEIGHT * min(advice, ADVICE_CAP)
+    return Belief(action, CLASS_STRENGTH * m1 + payer.successes + advised,
+                  CLASS_STRENGTH * (1 - m1) + payer.failures, payer, others, advice)
 
 
 @dataclass(frozen=True)
@@ -154,17 +166,21 @@ class Choice:
 
 
 def choose(ctx: Context, f: Facts, payer_stats: dict[str, Stat], class_stats: dict[str, Stat],
-           rng: random.Random, explore_rate: float, now: datetime | None = None) -> Choice:
+           rng: random.Random, explore_rate: float, now: datetime | None = None,
+           advice: dict[str, int] | None = None) -> Choice:
     """The best-known action, or with probability ``explore_rate`` a Thompson draw (which
-    differs from the best-known only while the evidence leaves room for doubt)."""
-    beliefs = [posterior(a, p, class_stats.get(a, Stat()), payer_stats.get(a, Stat()))
-               for a, p in ctx.priors.items()]
+    differs from the best-known only while the evidence leaves room for doubt). ``advice``:
+    how often the payer's people advised each action for this code."""
+    advice = {a: n for a, n in (advice or {}).items() if a in ACTIONS and n > 0}
+    priors = {**{a: ADVISED_PRIOR for a in advice}, **ctx.priors}
+    beliefs = [posterior(a, p, class_stats.get(a, Stat()), payer_stats.get(a, Stat()),
+                         advice.get(a, 0)) for a, p in priors.items()]
     tried = set(f.tried)
 
     def penalty(b: Belief) -> float:
         return TRIED_PENALTY if b.action in tried else 1.0
 
-    greedy = max(beliefs, key=lambda b: (b.mean * penalty(b), ctx.priors[b.action]))
+    greedy = max(beliefs, key=lambda b: (b.mean * penalty(b), priors[b.action]))
     chosen = greedy
     if explore_rate > 0 and len(beliefs) > 1 and rng.random() < explore_rate:
         chosen = max(beliefs, key=lambda b: rng.betavariate(b.alpha, b.beta) * penalty(b))
@@ -189,6 +205,9 @@ def reason_for(ctx: Context, f: Facts, b: Belief, greedy: Belief, exploring: boo
     payer = f.payer_name or f.payer_id or "This payer"
     if b.level == "payer":
         text = f"{payer} resolved {_rate(b.payer)} {what} cases after this step"
+    elif b.level == "advice":
+        times = "once" if b.advice == 1 else f"{b.advice} times"
+        text = f"{payer}'s representatives advised this step for {what} ({times})"
     elif b.level == "class":
         cls = (f.payer_class or "other").replace("_", " ")
         text = (f"{cls.capitalize()} payers resolved {_rate(b.klass)} "
@@ -218,3 +237,38 @@ def table_choice(f: Facts) -> str | None:
     if ctx is None:
         return None
     return max(ctx.priors.items(), key=lambda kv: kv[1])[0]
+
+
+# The next step a payer's representative gave (free text from the outcome prompt, or a
+# catalogue code) → a catalogue action. First match wins; None when it names no action.
+_ADVICE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("peer_to_peer", ("peer to peer", "peer-to-peer", "p2p")),
+    ("timely_filing_proof", ("timely filing", "proof of timely", "timely")),
+    ("retro_auth", ("retro auth", "retroactive auth", "retro-auth", "authorization", "auth ")),
+    ("corrected_claim", ("corrected claim", "resubmit", "re-submit", "rebill", "re-bill",
+                         "modifier", "replacement claim", "frequency code 7")),
+    ("appeal_with_records", ("appeal", "reconsideration", "redetermination")),
+    ("collect_records", ("medical records", "records", "documentation", "notes")),
+    ("verify_eligibility", ("eligibility", "eligible", "coverage")),
+    ("bill_other_payer", ("other payer", "primary payer", "coordination of benefits", "cob ",
+                          "secondary")),
+    ("bill_patient", ("bill the patient", "bill patient", "patient responsibility")),
+    ("write_off_contractual", ("write off", "write-off", "writeoff", "contractual adjustment")),
+    ("close_duplicate", ("duplicate",)),
+    ("check_claim_status", ("claim status", "276", "check status", "in process", "call back")),
+)
+
+
+def advised_action(next_step: str | None) -> str | None:
+    """The catalogue action a payer's advice names ("resubmit with modifier 25" →
+    corrected_claim), or None."""
+    if not next_step:
+        return None
+    text = " ".join(next_step.lower().split()) + " "
+    for code, lbl in ACTIONS.items():
+        if text.strip() in (code, lbl.lower()):
+            return code
+    for code, words in _ADVICE_RULES:
+        if any(w in text for w in words):
+            return code
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from common import logs, vocabulary
 from common.events import Envelope
 from common.events.generated import (
+    PayerInteractionLogged,
     SuggestionDecided,
     TaskAssigned,
     TaskCreated,
@@ -121,6 +122,33 @@ async def suggestion_decided(batch: list[Envelope[SuggestionDecided]], uow: Unit
     await store.update_tasks(uow.session, changes)
 
 
+async def interaction_logged(batch: list[Envelope[PayerInteractionLogged]], uow: UnitOfWork) -> None:
+    """Learn from payer interactions: a payer's advice (the next step its representative
+    gave) raises that action for the same payer and code; a completed call to the payer is
+    'call payer' tried on the task. Either way the task's suggestion is recomputed."""
+    known = await store.tasks_by_id(uow.session, {e.payload.task_id for e in batch
+                                                  if e.payload.task_id}, lock=True)
+    changes: dict = {}
+    for e in batch:
+        p = e.payload
+        r = known.get(p.task_id) if p.task_id else None
+        if r is None or r.org_id != e.org_id:
+            continue
+        action = domain.advised_action(p.next_step)
+        ctx = domain.context_of(suggest.facts_of(r))
+        if action and ctx is not None and await store.record_advice(
+                uow.session, interaction_id=p.interaction_id, org_id=r.org_id,
+                scope=ctx.payer_scope, action=action, task_id=r.task_id, at=e.occurred_at):
+            changes.setdefault(r.task_id, {})
+            metrics.ADVICE.labels(r.task_type, action).inc()
+        if p.channel == "voice" and p.direction == "outbound" and p.status == "completed":
+            tried = list(changes.get(r.task_id, {}).get("tried", r.tried or []))
+            if "call_payer" not in tried:
+                changes.setdefault(r.task_id, {})["tried"] = [*tried, "call_payer"]
+    await store.update_tasks(uow.session, changes)
+
+
 HANDLERS = {TaskCreated: task_created, TaskAssigned: task_assigned,
             TaskStatusChanged: task_status_changed, TaskNoteAdded: task_noted,
             SuggestionDecided: suggestion_decided}
+INTERACTION_HANDLERS = {PayerInteractionLogged: interaction_logged}

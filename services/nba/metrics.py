@@ -5,6 +5,8 @@ DECISIONS = Counter("wq_nba_decisions_total", "Decisions on suggestions, by the 
                     ["task_type", "action", "decision"])  # accepted, modified, dismissed
 OUTCOMES = Counter("wq_nba_outcomes_total", "Task outcomes credited to the chosen action",
                    ["task_type", "action", "outcome"])
+ADVICE = Counter("wq_nba_payer_advice_total", "Payer advice learnt from logged interactions",
+                 ["task_type", "action"])
 SUGGESTED = Counter("wq_nba_suggestions_total", "Suggestions computed", ["exploring"])
 CACHE = Counter("wq_nba_cache_total", "Suggestion requests by cache result", ["result"])
 # Accepted / decided, from the decision counts in the database (so a restart loses nothing):

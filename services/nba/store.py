@@ -81,6 +81,19 @@ action_stat = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
 )
 
+payer_advice = sa.Table(
+    # What a payer's people advised on a logged interaction (its next step), one row per
+    # interaction: a corrected next step moves its advice, a repeated event counts once.
+    "payer_advice", metadata,
+    sa.Column("interaction_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),   # the payer-and-code scope
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("task_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_payer_advice_scope", "org_id", "scope"),
+)
+
 decision_stat = sa.Table(
     "decision_stat", metadata,
     sa.Column("org_id", sa.Text, primary_key=True),
@@ -145,6 +158,33 @@ async def stats_for(session: AsyncSession, orgs: set[str], scopes: set[str]
     out: dict = {}
     for r in rows:
         out.setdefault((r.org_id, r.level, r.scope), {})[r.action] = (r.successes, r.failures)
+    return out
+
+
+async def record_advice(session: AsyncSession, **values) -> bool:
+    """Remember an interaction's advice (replacing an earlier one of the same interaction);
+    whether anything changed."""
+    stmt = pg_insert(payer_advice).values(**values)
+    got = await session.execute(stmt.on_conflict_do_update(
+        index_elements=[payer_advice.c.interaction_id],
+        set_={"action": stmt.excluded.action, "scope": stmt.excluded.scope, "at": stmt.excluded.at},
+        where=payer_advice.c.action != stmt.excluded.action).returning(payer_advice.c.interaction_id))
+    return got.first() is not None
+
+
+async def advice_for(session: AsyncSession, orgs: set[str], scopes: set[str]
+                     ) -> dict[tuple[str, str], dict[str, int]]:
+    """(org, payer scope) → action → how many interactions advised it."""
+    if not orgs or not scopes:
+        return {}
+    rows = (await session.execute(
+        sa.select(payer_advice.c.org_id, payer_advice.c.scope, payer_advice.c.action,
+                  sa.func.count().label("n"))
+        .where(payer_advice.c.org_id.in_(orgs), payer_advice.c.scope.in_(scopes))
+        .group_by(payer_advice.c.org_id, payer_advice.c.scope, payer_advice.c.action))).all()
+    out: dict = {}
+    for r in rows:
+        out.setdefault((r.org_id, r.scope), {})[r.action] = r.n
     return out
 
 

@@ -136,6 +136,108 @@ class NbaSuggested(pydantic.BaseModel):
         namespace = "wq.nba"
 
 
+class CallRequested(pydantic.BaseModel):
+    """
+    A member of staff asked to call a payer about a task (the gateway's 'Call payer'). payer_comms rings the staff member's phone and bridges it to the payer's line, after checking consent. Keyed by task_id.
+    """
+    interaction_id: uuid.UUID = pydantic.Field(description="The dedup key and the id of the interaction the call becomes.")
+    task_id: uuid.UUID
+    user_id: str = pydantic.Field(description="Who calls: payer_comms rings this person's phone (from UserUpserted).")
+    payer_id: str
+    to_number: typing.Optional[str] = pydantic.Field(description="E.164; none: the payer's provider-services line from the payer directory.", default=None)
+    claim_number: typing.Optional[str] = pydantic.Field(description="The claim the call is about (matching and the call script).", default=None)
+
+    
+    class Meta:
+        namespace = "wq.payer"
+
+
+class InteractionAttached(pydantic.BaseModel):
+    """
+    A member of staff attached an inbound interaction from triage to a task of their org (or moved one to another task). payer_comms records it and announces the new state. Keyed by task_id.
+    """
+    interaction_id: uuid.UUID
+    task_id: uuid.UUID
+    user_id: str
+    payer_id: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.payer"
+
+
+class InteractionOutcomeRecorded(pydantic.BaseModel):
+    """
+    A member of staff recorded what came of a payer interaction (the outcome prompt after a call, or on any interaction): payer_comms keeps it on the interaction and announces the new state. The gateway makes the note and any follow-up sub-task itself. A later record replaces an earlier one field by field (a null leaves a field as it was). Keyed by task_id.
+    """
+    interaction_id: uuid.UUID
+    task_id: uuid.UUID
+    user_id: str
+    reference_number: typing.Optional[str] = None
+    claim_status: typing.Optional[str] = None
+    promised_payment_date: typing.Optional[datetime.date] = None
+    missing_information: typing.Optional[str] = None
+    next_step: typing.Optional[str] = None
+    follow_up_date: typing.Optional[datetime.date] = None
+    carc_codes: typing.List[str] = pydantic.Field(description="The task's denial codes (nba learns per payer and code).", default_factory=list)
+
+    
+    class Meta:
+        namespace = "wq.payer"
+
+
+class MessageRequested(pydantic.BaseModel):
+    """
+    A member of staff asked to send a payer an SMS or an e-mail about a task (the text already filled from its template by the gateway). payer_comms checks consent (SMS), sends it, retrying, and logs it. Keyed by task_id.
+    """
+    interaction_id: uuid.UUID = pydantic.Field(description="The dedup key and the id of the interaction the message becomes.")
+    task_id: uuid.UUID
+    user_id: str = pydantic.Field(description="Who sends it.")
+    payer_id: str
+    channel: str = pydantic.Field(description="sms or email")
+    body: str = pydantic.Field(description="An SMS is at most 1,600 characters.")
+    to_address: typing.Optional[str] = pydantic.Field(description="E.164 number or e-mail address; none: the payer directory's.", default=None)
+    subject: typing.Optional[str] = pydantic.Field(description="E-mail only.", default=None)
+    claim_number: typing.Optional[str] = None
+
+    
+    class Meta:
+        namespace = "wq.payer"
+        field_order = ['interaction_id', 'task_id', 'user_id', 'payer_id', 'channel', 'to_address', 'subject', 'body', 'claim_number']
+
+
+class PayerInteractionLogged(pydantic.BaseModel):
+    """
+    The state of one payer interaction (a call, an SMS or an e-mail, out or in) after a change: placed, ringing, answered, ended, delivered, received, refused for want of consent, matched to a task, its outcome given. Each carries the whole interaction and a revision that grows by one; a reader keeps the highest. Carries no message body, number or address. Keyed by task_id (the interaction id while unmatched).
+    """
+    interaction_id: uuid.UUID
+    revision: types.Int32 = pydantic.Field(description="1 for the first state, then +1 per change.")
+    channel: str = pydantic.Field(description="voice, sms or email")
+    direction: str = pydantic.Field(description="outbound or inbound")
+    status: str = pydantic.Field(description="pending (not yet handed to the provider); voice: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled; sms/email: queued, sent, delivered, undelivered, failed, received; any: refused (not placed or sent: see refusal)")
+    started_at: types.DateTimeMicro
+    task_id: typing.Optional[uuid.UUID] = pydantic.Field(description="None: not matched to a task yet (in triage).", default=None)
+    payer_id: typing.Optional[str] = None
+    user_id: typing.Optional[str] = pydantic.Field(description="Who placed or sent it (outbound), or who attached it (inbound).", default=None)
+    ended_at: typing.Optional[types.DateTimeMicro] = None
+    duration_s: typing.Optional[types.Int32] = None
+    summary: typing.Optional[str] = pydantic.Field(description="A short summary without patient data (the subject of an e-mail is not it).", default=None)
+    refusal: typing.Optional[str] = pydantic.Field(description="Why it was not placed or sent (no consent, no number, revoked).", default=None)
+    reference_number: typing.Optional[str] = None
+    claim_status: typing.Optional[str] = None
+    promised_payment_date: typing.Optional[datetime.date] = None
+    missing_information: typing.Optional[str] = None
+    next_step: typing.Optional[str] = pydantic.Field(description="e.g. resubmit with modifier 25; nba learns from it.", default=None)
+    follow_up_date: typing.Optional[datetime.date] = None
+    carc_codes: typing.List[str] = pydantic.Field(description="The task's denial codes, for nba to learn per payer and code.", default_factory=list)
+    recording_url: typing.Optional[str] = pydantic.Field(description="Only when recordings are turned on.", default=None)
+
+    
+    class Meta:
+        namespace = "wq.payer"
+        field_order = ['interaction_id', 'revision', 'task_id', 'channel', 'direction', 'status', 'payer_id', 'user_id', 'started_at', 'ended_at', 'duration_s', 'summary', 'refusal', 'reference_number', 'claim_status', 'promised_payment_date', 'missing_information', 'next_step', 'follow_up_date', 'carc_codes', 'recording_url']
+
+
 class SlaDeadlineChanged(pydantic.BaseModel):
     """
     The SLA deadline that counts for a task is not the one it came with, or moved: a policy set it, the clock paused (on hold) or resumed, or a policy change re-deadlined it. The gateway shows it as the task's due date and countdown. Keyed by task_id.

@@ -10,12 +10,20 @@ class PermanentFailure(Exception):
 
 
 class SmsSender(Protocol):
-    async def send_sms(self, *, to: str, body: str) -> str:
+    async def send_sms(self, *, to: str, body: str, status_callback: str | None = None) -> str:
         """Send one SMS; return the provider's message id. Raise to have it retried."""
         ...
 
 
+class Dialer(Protocol):
+    async def bridge_call(self, *, staff: str, payer: str, status_callback: str,
+                          record: bool = False) -> str:
+        """Ring ``staff``, then bridge to ``payer``; the call's id. Raise to retry."""
+        ...
+
+
 class EmailSender(Protocol):
-    async def send_email(self, *, to: str, subject: str, body: str) -> str:
+    async def send_email(self, *, to: str, subject: str, body: str,
+                         in_reply_to: str | None = None) -> str:
         """Send one e-mail; return its Message-ID. Raise to have it retried."""
         ...

@@ -15,10 +15,12 @@ class SmtpEmail:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
 
-    def _send(self, to: str, subject: str, body: str) -> str:
+    def _send(self, to: str, subject: str, body: str, in_reply_to: str | None = None) -> str:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self.sender, to, subject
         msg["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        if in_reply_to:
+            msg["In-Reply-To"] = msg["References"] = in_reply_to
         msg.set_content(body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -31,5 +33,6 @@ class SmtpEmail:
             raise PermanentFailure("smtp refused the recipient") from exc
         return msg["Message-ID"]
 
-    async def send_email(self, *, to: str, subject: str, body: str) -> str:
-        return await asyncio.to_thread(self._send, to, subject, body)
+    async def send_email(self, *, to: str, subject: str, body: str,
+                         in_reply_to: str | None = None) -> str:
+        return await asyncio.to_thread(self._send, to, subject, body, in_reply_to)
