@@ -18,8 +18,8 @@ import psycopg
 from sqlalchemy.dialects import postgresql
 
 from common import localstack
-from services.gateway import store
-from services.gateway.api import QueueFilter
+from services.gateway.queue import store
+from services.gateway.queue.models import QueueFilter
 
 TYPES = ["Denial", "Prior Auth", "RxRenewal", "Co-sign", "Referral", "Follow-up",
          "Claim Status", "Care Coordination"]

@@ -280,7 +280,7 @@ def main() -> None:
     args = ap.parse_args()
     stack, people = onboard(args.org, args.seed)
     stack.register_org(args.org, intake_url=args.intake_url)
-    from services.gateway.directory import seed_user_id
+    from services.gateway.directory.seed import seed_user_id
 
     physician = next(u for u in people["users"] if u["roles"] == ["physician"])
     n = asyncio.run(load(args.org, args.denials, args.seed,

@@ -1,8 +1,10 @@
-"""Gateway wiring: settings, subscriptions and the HTTP API."""
+"""Gateway wiring: settings, subscriptions, commands, and the HTTP app (the REST, FHIR and
+web routers mounted side by side)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import APIRouter
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -10,8 +12,12 @@ from common import topics
 from common.consumer import subscribe
 from common.runtime import ServiceSpec
 from common.settings import CommonSettings, require_secret
-from services.gateway import api, directory, escalations, handlers, store, suggestions, web
+from services.gateway import rest, store, web
+from services.gateway.directory import seed
+from services.gateway.fhir import routes as fhir_routes
+from services.gateway.rest import errors as rest_errors
 from services.gateway.signin_limits import SignInLimiter
+from services.gateway.tasks import escalations, handlers, suggestions
 
 DEV_JWT_SECRET = "dev-only-change-me-0123456789abcdef"
 
@@ -46,14 +52,25 @@ class GatewaySettings(CommonSettings):
         return self.environment != "development"
 
 
+def router() -> APIRouter:
+    """Gateway: the unified work queue, the task record and the FHIR Task API."""
+    top = APIRouter()
+    top.include_router(rest.router())
+    top.include_router(fhir_routes.router())
+    top.include_router(web.router())
+    return top
+
+
 def setup_api(app) -> None:
-    """The web app, the sign-in limits, and where nba answers."""
+    """REST's answers to business errors, the web app, the sign-in limits, and where nba
+    answers."""
     s = app.state.ctx.settings
     suggestions.configure(s.nba_url, s.nba_timeout_s, token=s.service_token)
     app.state.signin_limiter = SignInLimiter(
         s.redis_url, prefix=f"{s.database_prefix}gateway:signin:", window_s=s.signin_window_s,
         per_account=s.signin_max_failures_per_account,
         per_address=s.signin_max_failures_per_address)
+    rest_errors.install(app)
     web.setup(app)
 
 
@@ -64,7 +81,7 @@ SERVICE = ServiceSpec(
     versions=Path(__file__).parent / "migrations" / "versions",
     subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS),
                    subscribe(topics.SLA_ESCALATIONS, escalations.HANDLERS)],
-    router=api.router,
-    commands={"seed-users": (directory.configure, directory.run)},
+    router=router,
+    commands={"seed-users": (seed.configure, seed.run)},
     setup_api=setup_api,
 )

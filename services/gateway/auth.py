@@ -1,4 +1,5 @@
-"""Sign-in: argon2 password hashes, signed JWTs, and the current user of a request.
+"""Sign-in: argon2 password hashes, signed JWTs and the session cookie. ``deps`` reads the
+current user of a request from them.
 
 Every query the API runs is scoped by the signed-in user's org, never by a parameter.
 """
@@ -8,13 +9,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, Response, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Response
 
 from services.gateway import domain
 
@@ -79,35 +78,3 @@ def read_token(token: str, *, secret: str) -> User:
                         options={"require": ["sub", "org", "exp"]})
     return User(claims["sub"], claims["org"], claims.get("name", ""), claims.get("email", ""),
                 tuple(claims.get("roles", ())), tuple(claims.get("skills", ())))
-
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-async def current_user(request: Request,
-                       cred: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
-    """The signed-in user, from a Bearer token or the web UI's session cookie."""
-    token = cred.credentials if cred else request.cookies.get(COOKIE)
-    if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first: no bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
-    try:
-        return read_token(token, secret=request.app.state.ctx.settings.jwt_secret)
-    except jwt.ExpiredSignatureError:
-        raise HTTPException(401, "your session has expired: sign in again",
-                            headers={"WWW-Authenticate": "Bearer"}) from None
-    except jwt.PyJWTError:
-        raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"}) from None
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
-
-
-def require_manager(user: CurrentUser) -> User:
-    """Practice managers and org admins only."""
-    if not user.is_manager:
-        raise HTTPException(403, "only a practice manager or org admin may do this")
-    return user
-
-
-Manager = Annotated[User, Depends(require_manager)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from common import vocabulary
+from services.gateway import errors
 
 # FHIR R4 Task.status (https://hl7.org/fhir/R4/task.html#statemachine). "requested →
 # in-progress" is allowed so staff can start work straight from the queue (the board's
@@ -37,16 +38,18 @@ def allowed_next(status: str) -> list[str]:
     return nxt
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(errors.Refused):
     def __init__(self, current: str, wanted: str) -> None:
-        self.current, self.wanted, self.allowed = current, wanted, allowed_next(current)
+        allowed = allowed_next(current)
+        self.wanted = wanted
         super().__init__(f"a task that is '{current}' cannot become '{wanted}'; "
-                         f"allowed: {', '.join(self.allowed) or 'none (final state)'}")
+                         f"allowed: {', '.join(allowed) or 'none (final state)'}",
+                         current=current, allowed=allowed)
 
 
 def check_transition(current: str, wanted: str) -> None:
     if wanted not in STATUSES:
-        raise ValueError(f"'{wanted}' is not a FHIR Task status; one of: {', '.join(STATUSES)}")
+        raise errors.Invalid(f"'{wanted}' is not a FHIR Task status; one of: {', '.join(STATUSES)}")
     if wanted != current and wanted not in allowed_next(current):
         raise TransitionRefused(current, wanted)
 

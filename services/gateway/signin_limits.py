@@ -9,16 +9,9 @@ import hashlib
 import redis.asyncio as redis
 
 from common import logs
+from services.gateway.errors import TooManyAttempts
 
 log = logs.get(__name__)
-
-
-class TooManyAttempts(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        self.retry_after_s = max(1, retry_after_s)
-        minutes = -(-self.retry_after_s // 60)
-        super().__init__(f"too many failed sign-ins: try again in {minutes} minute"
-                         f"{'s' if minutes != 1 else ''}")
 
 
 class SignInLimiter:

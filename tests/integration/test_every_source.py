@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from services.gateway import fhir
+from services.gateway.fhir import resources as fhir
 from services.gateway.tests.fhir_invariants import broken_invariants
 from tests.integration.conftest import all_tasks, auth, denial, eventually, publish, source
 

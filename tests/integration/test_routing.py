@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from common.events.generated import TaskRequested
-from services.gateway.directory import seed_user_id
+from services.gateway.directory.seed import seed_user_id
 from tests.integration.conftest import (
     PASSWORD,
     all_tasks,

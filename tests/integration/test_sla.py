@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from common import events, topics
 from common.events.generated import TaskCreated
 from common.settings import CommonSettings
-from services.gateway.directory import seed_user_id
+from services.gateway.directory.seed import seed_user_id
 from tests.integration.conftest import PASSWORD, auth, eventually
 
 pytestmark = pytest.mark.integration

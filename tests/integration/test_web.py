@@ -15,7 +15,7 @@ from faker import Faker
 from playwright.async_api import Page, async_playwright, expect
 
 from scripts import demo_org
-from services.gateway.directory import seed_user_id
+from services.gateway.directory.seed import seed_user_id
 from tests.integration.conftest import all_tasks, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

@@ -11,8 +11,9 @@ from common import events
 from common.consumer import handle_now
 from common.events.generated import TaskCreated
 from common.runtime import create_api
-from services.gateway import directory, handlers
 from services.gateway.app import SERVICE
+from services.gateway.directory import seed as directory
+from services.gateway.tasks import handlers
 
 PASSWORD = "correct horse battery"
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.gateway import store
-from services.gateway.api import EMAIL_REFUSED
+from services.gateway.directory import store as directory_store
+from services.gateway.directory.service import EMAIL_REFUSED
 from services.gateway.tests.conftest import PASSWORD, h
 
 A, B = "org-iso-a", "org-iso-b"
@@ -51,8 +51,8 @@ async def test_an_address_another_org_uses_is_answered_as_a_fresh_one(gw):
         assert r.json()["email"] == email
     # Org B's accounts did not move: still B's, the deactivated one still inactive.
     async with gw.ctx.sessions() as s:
-        rows = {(r.org_id, r.active) for r in (await s.execute(sa.select(store.app_user).where(
-            store.app_user.c.email == gone))).all()}
+        rows = {(r.org_id, r.active) for r in (await s.execute(sa.select(directory_store.app_user).where(
+            directory_store.app_user.c.email == gone))).all()}
     assert rows == {(B, False), (A, True)}
     # The manager's own org refuses its own addresses, active or not, with one answer that
     # names nothing the manager cannot see under People.

@@ -9,7 +9,8 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.task import Task
 
 from common.events.generated import TaskRouted
-from services.gateway import domain, fhir
+from services.gateway import domain
+from services.gateway.fhir import resources as fhir
 from services.gateway.tests.conftest import created, h
 from services.gateway.tests.fhir_invariants import broken_invariants
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from common import events
-from services.gateway import directory, domain, store
+from services.gateway import domain, store
+from services.gateway.directory import seed as directory
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

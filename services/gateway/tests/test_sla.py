@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from common import events
 from common.consumer import handle_now
 from common.events.generated import TaskEscalated, TaskRouted
-from services.gateway import escalations, handlers, store
+from services.gateway import store
+from services.gateway.tasks import escalations, handlers
+from services.gateway.tasks import store as task_store
 from services.gateway.tests.conftest import created, h
 
 
@@ -113,7 +115,7 @@ async def test_an_overdue_appeal_at_level_2_opens_an_escalation_task_and_done_ta
     assert (sub_now["owner_id"], sub_now["queue"]) == (admin["_id"], "billing")
     assert sub_now["history"][-1]["action"] == "routing_superseded"
     async with gw.ctx.sessions() as s, s.begin():
-        await store.update_task(s, done.task_id, status="completed")
+        await task_store.update_task(s, done.task_id, status="completed")
     await escalate(gw, org, done.task_id, 1, pm["_id"])
     detail = (await gw.client.get(f"/api/v1/tasks/{done.task_id}", headers=h(pm))).json()
     assert detail["escalation_level"] == 0 and detail["business_status"] is None

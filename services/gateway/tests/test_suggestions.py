@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 
 from common import events
-from services.gateway import store, suggestions
+from services.gateway import store
+from services.gateway.audit import store as audit_store
+from services.gateway.tasks import suggestions
 from services.gateway.tests.conftest import created, h
 
 ORG = "org-nba"
@@ -177,9 +179,9 @@ async def test_decisions_are_validated_audited_and_announced(gw, nba):
     r = await post(suggestion_id=sid, decision="dismissed")
     assert r.status_code == 409 and "already decided" in r.text
     async with gw.ctx.sessions() as s:
-        audit = (await s.execute(sa.select(store.audit_log).where(
-            store.audit_log.c.task_id == t.task_id,
-            store.audit_log.c.action == "suggestion_decided"))).all()
+        audit = (await s.execute(sa.select(audit_store.audit_log).where(
+            audit_store.audit_log.c.task_id == t.task_id,
+            audit_store.audit_log.c.action == "suggestion_decided"))).all()
     assert len(audit) == 1 and audit[0].detail["note"] == "payer prefers a P2P"
     assert audit[0].actor_id == me["_id"]
     [e] = await decision_events(gw, t.task_id)

@@ -169,7 +169,7 @@ async def test_task_page_shows_the_sla_clock_paused_and_the_escalation(web, gw):
     from common import events
     from common.consumer import handle_now
     from common.events.generated import SlaDeadlineChanged
-    from services.gateway import escalations
+    from services.gateway.tasks import escalations
     from services.gateway.tests.test_sla import escalate
 
     t = created(ORG, 7)
@@ -193,7 +193,7 @@ async def test_task_page_shows_the_sla_clock_paused_and_the_escalation(web, gw):
 
 
 async def test_suggestions_show_in_queue_board_and_task_page_and_take_decisions(web, gw):
-    from services.gateway import suggestions
+    from services.gateway.tasks import suggestions
     from services.gateway.tests.test_suggestions import FakeNba
 
     nba = FakeNba()

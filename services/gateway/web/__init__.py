@@ -2,8 +2,13 @@
 with htmx, and SortableJS for the board. Its assets come from the npm registry at build
 time (``make assets``) and are served from here; nothing is loaded from a CDN.
 
-Every page calls the same functions as the JSON API (``services.gateway.api``) and the
-same actions (``services.gateway.actions``): the web app adds no rules of its own.
+Every page calls the same business functions as the REST API (``queue.service``,
+``tasks.actions``, ``directory.service``, ``admin.*``): the rules of the task record, the
+queue, people and settings are theirs, and a refusal is their error, put into words once
+(``web/refusals.py``). The web app's own rules are about presenting work: what a drop on a
+board column asks for (``move_to`` in ``web/queue.py``), the persona filter (which role's
+work a persona sees), the board filters each person keeps, and which page or fragment
+answers.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.gateway.web import admin, admin_sla, pages
+from services.gateway.web import admin, admin_sla, queue, signin, task
 from services.gateway.web.headers import SecurityHeaders
 from services.gateway.web.session import HERE, PageError, SignInRequired, is_htmx, render, sign_in_url
 
@@ -21,7 +26,9 @@ VENDOR = ("htmx.min.js", "Sortable.min.js")
 
 def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
-    r.include_router(pages.router)
+    r.include_router(signin.router)
+    r.include_router(queue.router)
+    r.include_router(task.router)
     r.include_router(admin.router)
     r.include_router(admin_sla.router)
     return r

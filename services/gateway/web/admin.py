@@ -7,15 +7,23 @@ from datetime import UTC, datetime, time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from services.gateway import api, domain, store
-from services.gateway.web.pages import TASK_TYPES, problems, refused
+from common.vocabulary import TASK_TYPES
+from services.gateway import domain
+from services.gateway.admin.routing_rules import current_rules, replace_rules
+from services.gateway.audit.service import audit_search
+from services.gateway.deps import Session
+from services.gateway.directory import service as directory
+from services.gateway.directory import store as directory_store
+from services.gateway.directory.models import UserIn, UserPatch
+from services.gateway.errors import GatewayError
+from services.gateway.web.refusals import status, why
 from services.gateway.web.session import ManagerPage, PageError, render
 
 router = APIRouter(prefix="/admin")
-Session = api.Session
 Text = Annotated[str, Form()]
 
 OPS_WORDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "eq": "is", "in": "is one of",
@@ -53,8 +61,6 @@ router_globals = {"describe_when": describe_when, "describe_target": describe_ta
 
 @router.get("")
 async def admin_home(user: ManagerPage):
-    from fastapi.responses import RedirectResponse
-
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -62,9 +68,9 @@ async def admin_home(user: ManagerPage):
 
 @router.get("/users")
 async def users(request: Request, user: ManagerPage, s: Session):
-    rows = await store.users_of(s, user.org_id)
+    rows = await directory_store.users_of(s, user.org_id)
     return render(request, "admin/users.html", title="People", people=rows,
-                  roles=domain.ROLES, skills=sorted(await store.org_skills(s, user.org_id)))
+                  roles=domain.ROLES, skills=sorted(await directory_store.org_skills(s, user.org_id)))
 
 
 @router.post("/users")
@@ -72,19 +78,17 @@ async def add_person(request: Request, user: ManagerPage, s: Session, name: Text
                      email: Text = "", password: Text = ""):
     """Add a person (the same rules and the same one answer for a taken address as the API)."""
     form = await request.form()
-    status, added = 200, None
+    code, added = 200, None
     try:
-        body = api.UserIn(name=name.strip(), email=email.strip(), password=password,
+        body = UserIn(name=name.strip(), email=email.strip(), password=password,
                           roles=form.getlist("roles"), skills=[])
-        added = await api.add_person(request.app.state.ctx, user, body)
+        added = await directory.add_person(request.app.state.ctx, user, body)
         flash = ("ok", f"Added {added.name}: they can sign in now.")
-    except ValidationError as exc:
-        flash, status = ("error", f"Not added: {problems(exc)}"), 422
-    except HTTPException as exc:
-        flash, status = ("error", f"Not added: {refused(exc)}"), exc.status_code
-    rows = await store.users_of(s, user.org_id)
-    return render(request, "admin/users.html", status_code=status, title="People", people=rows,
-                  roles=domain.ROLES, skills=sorted(await store.org_skills(s, user.org_id)),
+    except (ValidationError, GatewayError) as exc:
+        flash, code = ("error", f"Not added: {why(exc)}"), status(exc)
+    rows = await directory_store.users_of(s, user.org_id)
+    return render(request, "admin/users.html", status_code=code, title="People", people=rows,
+                  roles=domain.ROLES, skills=sorted(await directory_store.org_skills(s, user.org_id)),
                   add_flash=flash, new={} if added else {"name": name[:120], "email": email[:254]})
 
 
@@ -93,21 +97,18 @@ async def change_user(user_id: str, request: Request, user: ManagerPage, s: Sess
     form = await request.form()
     skills = [x.strip() for x in str(form.get("skills", "")).replace(";", ",").split(",") if x.strip()]
     try:
-        body = api.UserPatch(roles=form.getlist("roles") or [], skills=skills,
+        body = UserPatch(roles=form.getlist("roles") or [], skills=skills,
                              capacity=form.get("capacity") or None, away=form.get("away") == "on",
                              active=form.get("active") == "on",
                              phone=str(form.get("phone") or "").replace(" ", "") or None)
-        person = await api.change_user(request.app.state.ctx, user, user_id, body)
-        flash = ("ok", f"Saved {person.name}.")
-        status = 200
-    except ValidationError as exc:
-        flash, status = ("error", f"Not saved: {problems(exc)}"), 422
-    except HTTPException as exc:
-        flash, status = ("error", f"Not saved: {refused(exc)}"), exc.status_code
-    row = await store.user_by_id(s, user.org_id, user_id)
+        person = await directory.change_user(request.app.state.ctx, user, user_id, body)
+        flash, code = ("ok", f"Saved {person.name}."), 200
+    except (ValidationError, GatewayError) as exc:
+        flash, code = ("error", f"Not saved: {why(exc)}"), status(exc)
+    row = await directory_store.user_by_id(s, user.org_id, user_id)
     if row is None:
         raise PageError(404, "No such person in your org.")
-    return render(request, "admin/user_row.html", status_code=status, p=row, roles=domain.ROLES,
+    return render(request, "admin/user_row.html", status_code=code, p=row, roles=domain.ROLES,
                   flash=flash)
 
 
@@ -115,14 +116,14 @@ async def change_user(user_id: str, request: Request, user: ManagerPage, s: Sess
 
 @router.get("/routing")
 async def routing(request: Request, user: ManagerPage, s: Session):
-    rules = await api.current_rules(s, user)
+    rules = await current_rules(s, user)
     return render(request, "admin/routing.html", title="Routing rules", rules=rules,
                   **router_globals)
 
 
 @router.get("/routing/{rule_id}")
 async def routing_rule(rule_id: str, request: Request, user: ManagerPage, s: Session):
-    rules = await api.current_rules(s, user)
+    rules = await current_rules(s, user)
     rule = next((r for r in rules.rules if r.get("id") == rule_id), None)
     if rule is None and rule_id != "new":
         raise PageError(404, f"There is no rule '{rule_id}'.")
@@ -144,7 +145,7 @@ def _position(rules: list[dict], rule_id: str) -> int:
 async def save_rule(rule_id: str, request: Request, user: ManagerPage, s: Session,
                     id: Text = "", name: Text = "", when: Text = "{}", targets: Text = "[]",
                     position: Text = "", version: Text = "", delete: Text = ""):
-    current = await api.current_rules(s, user)
+    current = await current_rules(s, user)
     rules = [r for r in current.rules if r.get("id") != rule_id]
     rule = {}
     try:
@@ -156,9 +157,9 @@ async def save_rule(rule_id: str, request: Request, user: ManagerPage, s: Sessio
                     "when": _json_field("Conditions", when), "targets": _json_field("Targets", targets)}
             at = max(1, min(int(position or len(rules) + 1), len(rules) + 1))
             rules.insert(at - 1, rule)
-        saved = await api.replace_rules(request.app.state.ctx, user, rules)
-    except (ValueError, HTTPException) as exc:
-        message = refused(exc) if isinstance(exc, HTTPException) else str(exc)
+        saved = await replace_rules(request.app.state.ctx, user, rules)
+    except (ValueError, GatewayError) as exc:
+        message = why(exc)
         return render(request, "admin/rule_form.html", status_code=422, title="Edit routing rule",
                       rules=current, rule=rule or {"id": id, "name": name}, new=rule_id == "new",
                       position=position, when_text=when, targets_text=targets,
@@ -193,17 +194,17 @@ async def audit(request: Request, user: ManagerPage, s: Session):
             if "until" in q else None
         if since and until and since > until:
             raise ValueError("the 'from' date is after the 'to' date")
-        rows = await api.audit_search(
+        rows = await audit_search(
             s, user, limit=200, since=since, until=until,
             **{k: v for k, v in q.items() if k not in ("since", "until")})
     except ValueError as exc:
         error = f"Dates: {exc}" if "date" not in str(exc) else str(exc)
-    names = {u.id: u.name for u in await store.users_of(s, user.org_id)}
+    names = await directory.names(s, user.org_id)
     csv_query = urlencode({**{k: v for k, v in q.items() if k not in ("since", "until")},
                            **({"since": f"{q['since']}T00:00:00+00:00"} if "since" in q else {}),
                            **({"until": f"{q['until']}T23:59:59+00:00"} if "until" in q else {}),
                            "format": "csv", "limit": 10000})
     return render(request, "admin/audit.html", title="Audit trail", rows=rows, q=q, error=error,
-                  names=names, people=await store.users_of(s, user.org_id),
+                  names=names, people=await directory_store.users_of(s, user.org_id),
                   task_types=sorted(TASK_TYPES),
                   csv_url=f"/api/v1/audit?{csv_query}")

@@ -10,12 +10,16 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 
 from common.sla_policy import DEFAULT_DEADLINE_HOURS, MaintenanceWindow, SlaPolicy, SlaPolicyError
-from services.gateway import api, domain, sla_api
-from services.gateway.web.pages import TASK_TYPES
+from common.vocabulary import TASK_TYPES
+from services.gateway import domain
+from services.gateway.admin import sla as sla_api
+from services.gateway.deps import Session
+from services.gateway.errors import Invalid
 from services.gateway.web.session import ManagerPage, PageError, render
 
 router = APIRouter(prefix="/admin/sla")
-Session = api.Session
+# What a save can be refused for: the form's own reading of a field, or the monitor's rules.
+NOT_SAVED = (SlaPolicyError, Invalid)
 TIMEZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
              "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "UTC")
 
@@ -169,7 +173,7 @@ async def save_policy(policy_id: str, request: Request, user: ManagerPage, s: Se
             policies.insert(at, policy)
         saved = await sla_api.replace(request.app.state.ctx, user, {
             "policies": policies, "maintenance_windows": doc.maintenance_windows})
-    except SlaPolicyError as exc:
+    except NOT_SAVED as exc:
         if delete:
             return _page(request, doc, 422, flash=("error", f"Not deleted: {exc}"))
         return _form(request, doc, fields or {"id": policy_id}, new=policy_id == "new",
@@ -191,7 +195,7 @@ async def add_window(request: Request, user: ManagerPage, s: Session):
             window["payer_id"] = f["payer_id"]
         saved = await sla_api.replace(request.app.state.ctx, user, {
             "policies": doc.policies, "maintenance_windows": [*doc.maintenance_windows, window]})
-    except SlaPolicyError as exc:
+    except NOT_SAVED as exc:
         return _page(request, doc, 422, window_form=f, flash=("error", f"Window not added: {exc}"))
     return _page(request, saved, flash=("ok", f"Maintenance window '{f['id']}' added: alerts "
                                               f"in it are held back (escalations are still recorded)."))
@@ -206,7 +210,7 @@ async def delete_window(window_id: str, request: Request, user: ManagerPage, s: 
         saved = await sla_api.replace(request.app.state.ctx, user, {
             "policies": doc.policies,
             "maintenance_windows": [w for w in doc.maintenance_windows if w.get("id") != window_id]})
-    except SlaPolicyError as exc:
+    except NOT_SAVED as exc:
         return _page(request, doc, 422, flash=("error", f"Not deleted: {exc}"))
     return _page(request, saved, flash=("ok", f"Maintenance window '{window_id}' deleted."))
 

@@ -18,8 +18,9 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
-from services.gateway import auth, domain, suggestions
+from services.gateway import auth, domain
 from services.gateway.auth import User
+from services.gateway.tasks import suggestions
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

@@ -8,14 +8,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
-
 from common import logs
 from common.consumer import Transient
 from common.events import Envelope
 from common.events.generated import SlaDeadlineChanged, TaskAssigned, TaskCreated, TaskEscalated
 from common.uow import UnitOfWork
-from services.gateway import domain, store
+from services.gateway import domain
+from services.gateway.audit import store as audit_store
+from services.gateway.directory import store as directory_store
+from services.gateway.tasks import actions, store
 
 log = logs.get(__name__)
 ACTOR = "sla_monitor"
@@ -26,7 +27,7 @@ SUBTASK_NS = uuid.UUID("0c8f3a6e-71d2-4b59-a4e1-9d6b2f5c8e47")
 async def _owner(session, org_id: str, user_id: str | None) -> str | None:
     if not user_id:
         return None
-    row = await store.user_by_id(session, org_id, user_id)
+    row = await directory_store.user_by_id(session, org_id, user_id)
     return row.id if row is not None and row.active else None
 
 
@@ -52,9 +53,9 @@ async def task_escalated(batch: list[Envelope[TaskEscalated]], uow: UnitOfWork) 
                   "alert_suppressed": p.alert_suppressed, "escalation_id": str(p.escalation_id)}
         if row.status in domain.TERMINAL or row.escalation_level >= p.level:
             # Finished meanwhile, or this level is already recorded: audit, change nothing.
-            await store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalation_ignored",
-                              task_row=row, detail={**detail, "status": row.status,
-                                                    "recorded_level": row.escalation_level})
+            await audit_store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalation_ignored",
+                                    task_row=row, detail={**detail, "status": row.status,
+                                                          "recorded_level": row.escalation_level})
             continue
         owner = await _owner(s, e.org_id, p.escalated_to_user_id) or row.owner_id
         assigned = {}
@@ -70,8 +71,8 @@ async def task_escalated(batch: list[Envelope[TaskEscalated]], uow: UnitOfWork) 
             "task_id": p.task_id, "org_id": e.org_id, "at": e.occurred_at, "actor": ACTOR,
             "action": "escalated", "from_status": row.status, "to_status": "Escalated",
             "event_id": e.event_id, "detail": detail}])
-        await store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalated", task_row=row,
-                          detail=detail)
+        await audit_store.audit(s, org_id=e.org_id, actor_id=ACTOR, action="escalated", task_row=row,
+                                detail=detail)
         if p.level == 2 and p.appeal:
             await _escalation_task(uow, e, row, owner)
 
@@ -87,24 +88,16 @@ async def _escalation_task(uow: UnitOfWork, e: Envelope[TaskEscalated], parent, 
         payer_name=parent.payer_name, payer_class=parent.payer_class, source_kind="Escalation",
         source_id=str(e.payload.escalation_id), source_module=parent.source_module,
         part_of=parent.id, details={"escalated_task": str(parent.id), "level": "2"})
-    fresh = await store.create_tasks(uow.session, [{
-        **payload.model_dump(exclude={"task_id"}), "id": sub_id, "org_id": parent.org_id,
-        "status": "requested", "priority_rank": domain.PRIORITY_RANK["Urgent"],
-        "owner_id": owner, "created_at": now}])
+    fresh = await store.create_from_events(uow.session, [{
+        "payload": payload, "org_id": parent.org_id, "at": now, "actor": ACTOR, "owner_id": owner,
+        "detail": {"part_of": str(parent.id), "escalation_id": str(e.payload.escalation_id)}}])
     if not fresh:
         return
-    await store.add_history(uow.session, [{
-        "task_id": sub_id, "org_id": parent.org_id, "at": now, "actor": ACTOR,
-        "action": "created", "to_status": "requested",
-        "detail": {"part_of": str(parent.id), "escalation_id": str(e.payload.escalation_id)}}])
-    await store.audit(uow.session, org_id=parent.org_id, actor_id=ACTOR, action="subtask",
-                      task_row=parent, detail={"subtask_id": str(sub_id), "why": "overdue appeal, level 2"})
-    await uow.emit(payload, cause=e, key=str(sub_id))
-    if owner:  # routing routes the sub-task too; the org admin stays its owner
-        announced = await uow.emit(TaskAssigned(
-            task_id=sub_id, owner_id=owner, actor_id=ACTOR, task_type=parent.task_type,
-            reason="escalation task for the org admin"), cause=e, key=str(sub_id))
-        await store.note_assignment(uow.session, sub_id, announced.event_id)
+    await audit_store.audit(uow.session, org_id=parent.org_id, actor_id=ACTOR, action="subtask",
+                            task_row=parent,
+                            detail={"subtask_id": str(sub_id), "why": "overdue appeal, level 2"})
+    await actions.announce_subtask(uow, payload, owner_id=owner, actor_id=ACTOR,
+                                   reason="escalation task for the org admin", cause=e)
     log.info("escalation_task_created", task_id=str(parent.id), subtask_id=str(sub_id))
 
 
@@ -115,8 +108,7 @@ async def sla_deadline_changed(batch: list[Envelope[SlaDeadlineChanged]], uow: U
     for e in batch:
         p = e.payload
         row = await _stored_task(s, e.org_id, p.task_id)
-        await s.execute(sa.update(store.task).where(store.task.c.id == p.task_id)
-                        .values(due_at=p.due_at, sla_paused_at=p.paused_at))
+        await store.set_due(s, p.task_id, due_at=p.due_at, paused_at=p.paused_at)
         await store.add_history(s, [{
             "task_id": p.task_id, "org_id": e.org_id, "at": e.occurred_at, "actor": ACTOR,
             "action": "sla", "event_id": e.event_id,

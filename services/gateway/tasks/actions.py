@@ -14,23 +14,12 @@ from common.events.generated import (
 )
 from common.runtime import Context
 from common.uow import UnitOfWork
-from services.gateway import domain, store
+from services.gateway import domain
+from services.gateway.audit import store as audit_store
 from services.gateway.auth import User
-
-
-class NotFound(Exception):
-    pass
-
-
-class StaleVersion(Exception):
-    def __init__(self, current: int) -> None:
-        self.current = current
-        super().__init__(f"the task changed since you loaded it (now version {current}); "
-                         "reload it and try again")
-
-
-class Invalid(Exception):
-    """A request that is well-formed but not acceptable (e.g. an owner from another org)."""
+from services.gateway.directory import store as directory_store
+from services.gateway.errors import Invalid, NotFound, Stale
+from services.gateway.tasks import store
 
 
 def unit_of_work(ctx: Context):
@@ -38,12 +27,14 @@ def unit_of_work(ctx: Context):
     return ctx.unit_of_work()
 
 
-async def _locked(uow: UnitOfWork, user: User, task_id: uuid.UUID, expected: int | None):
+async def locked(uow: UnitOfWork, user: User, task_id: uuid.UUID, expected: int | None = None):
+    """The task of the user's org, locked for the transaction; NotFound, or Stale when
+    ``expected`` is not its version."""
     row = await store.get_task(uow.session, user.org_id, task_id, for_update=True)
     if row is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(f"task {task_id} not found", what="task")
     if expected is not None and expected != row.version:
-        raise StaleVersion(row.version)
+        raise Stale(row.version)
     return row
 
 
@@ -58,15 +49,15 @@ async def record(uow: UnitOfWork, user: User, row, action: str, detail: dict, *,
         "task_id": row.id, "org_id": row.org_id, "at": _now(), "actor": user.id,
         "action": action, "from_status": from_status, "to_status": to_status,
         "detail": detail}])
-    await store.audit(uow.session, org_id=row.org_id, actor_id=user.id, action=action,
-                      task_row=row, detail={**detail, **({"to": to_status} if to_status else {})})
+    await audit_store.audit(uow.session, org_id=row.org_id, actor_id=user.id, action=action,
+                            task_row=row, detail={**detail, **({"to": to_status} if to_status else {})})
 
 
 async def change_status(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, status: str,
                         business_status: str | None = None, reason: str | None = None,
                         expected_version: int | None = None) -> int:
     """Move a task in the FHIR state machine (and/or set its businessStatus)."""
-    row = await _locked(uow, user, task_id, expected_version)
+    row = await locked(uow, user, task_id, expected_version)
     domain.check_transition(row.status, status)
     if status == row.status and business_status == row.business_status:
         return row.version
@@ -86,9 +77,9 @@ async def change_status(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, stat
 async def assign(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, owner_id: str | None,
                  reason: str | None = None, expected_version: int | None = None) -> int:
     """Assign, reassign or (owner None) unassign a task."""
-    row = await _locked(uow, user, task_id, expected_version)
+    row = await locked(uow, user, task_id, expected_version)
     if owner_id is not None:
-        owner = await store.user_by_id(uow.session, user.org_id, owner_id)
+        owner = await directory_store.user_by_id(uow.session, user.org_id, owner_id)
         if owner is None or not owner.active:
             raise Invalid(f"owner_id: no active user {owner_id} in your org")
     if owner_id == row.owner_id:
@@ -107,7 +98,7 @@ async def assign(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, owner_id: s
 
 async def add_note(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, text: str) -> uuid.UUID:
     """Add a note to a task."""
-    row = await _locked(uow, user, task_id, None)
+    row = await locked(uow, user, task_id, None)
     note_id = uuid.uuid4()
     await store.add_note(uow.session, id=note_id, task_id=task_id, org_id=row.org_id,
                          author_id=user.id, at=_now(), text=text)
@@ -121,7 +112,7 @@ async def log_time(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, minutes: 
                    action: str, performed_on: date | None = None,
                    note: str | None = None) -> uuid.UUID:
     """Log minutes of work on a task."""
-    row = await _locked(uow, user, task_id, None)
+    row = await locked(uow, user, task_id, None)
     entry_id = uuid.uuid4()
     performed_on = performed_on or _now().date()
     await store.add_time(uow.session, id=entry_id, task_id=task_id, org_id=row.org_id,
@@ -140,8 +131,8 @@ async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, t
                          task_type: str | None, priority: str | None, due_at: datetime | None,
                          owner_id: str | None) -> uuid.UUID:
     """Create a sub-task (partOf the parent), stored at once and announced as TaskCreated."""
-    parent = await _locked(uow, user, parent_id, None)
-    if owner_id is not None and await store.user_by_id(uow.session, user.org_id, owner_id) is None:
+    parent = await locked(uow, user, parent_id, None)
+    if owner_id is not None and await directory_store.user_by_id(uow.session, user.org_id, owner_id) is None:
         raise Invalid(f"owner_id: no user {owner_id} in your org")
     sub_id = uuid.uuid4()
     now = _now()
@@ -152,19 +143,23 @@ async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, t
         patient_name=parent.patient_name, payer_id=parent.payer_id, payer_name=parent.payer_name,
         payer_class=parent.payer_class, source_kind="Subtask", source_id=str(parent_id),
         source_module=parent.source_module, part_of=parent_id)
-    await store.insert_subtask(uow.session, {
-        **payload.model_dump(exclude={"task_id"}), "id": sub_id, "org_id": parent.org_id,
-        "status": "requested", "priority_rank": domain.PRIORITY_RANK.get(payload.priority, 9),
-        "owner_id": owner_id, "created_at": now})
-    await store.add_history(uow.session, [{
-        "task_id": sub_id, "org_id": parent.org_id, "at": now, "actor": user.id,
-        "action": "created", "to_status": "requested",
-        "detail": {"part_of": str(parent_id)}}])
+    await store.create_from_events(uow.session, [{
+        "payload": payload, "org_id": parent.org_id, "at": now, "actor": user.id,
+        "owner_id": owner_id, "detail": {"part_of": str(parent_id)}}])
     await record(uow, user, parent, "subtask", {"subtask_id": str(sub_id), "title": title})
-    await uow.emit(payload, org_id=parent.org_id, key=str(sub_id))
-    if owner_id is not None:  # routing routes the sub-task too; the chosen owner stays
-        announced = await uow.emit(TaskAssigned(
-            task_id=sub_id, owner_id=owner_id, actor_id=user.id, task_type=payload.task_type,
-            reason="chosen when the sub-task was created"), org_id=parent.org_id, key=str(sub_id))
-        await store.note_assignment(uow.session, sub_id, announced.event_id)
+    await announce_subtask(uow, payload, owner_id=owner_id, actor_id=user.id,
+                           reason="chosen when the sub-task was created", org_id=parent.org_id)
     return sub_id
+
+
+async def announce_subtask(uow: UnitOfWork, payload: TaskCreated, *, owner_id: str | None,
+                           actor_id: str, reason: str, **envelope) -> None:
+    """Announce a sub-task stored with its owner: TaskCreated, then TaskAssigned for the
+    chosen owner, remembered on the task (routing routes the sub-task too; the chosen owner
+    stays). ``envelope``: the events' org_id, or the cause they follow."""
+    await uow.emit(payload, key=str(payload.task_id), **envelope)
+    if owner_id:
+        announced = await uow.emit(TaskAssigned(
+            task_id=payload.task_id, owner_id=owner_id, actor_id=actor_id,
+            task_type=payload.task_type, reason=reason), key=str(payload.task_id), **envelope)
+        await store.note_assignment(uow.session, payload.task_id, announced.event_id)

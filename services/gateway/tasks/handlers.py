@@ -4,26 +4,15 @@ from __future__ import annotations
 from common.events import Envelope
 from common.events.generated import TaskCreated, TaskRouted
 from common.uow import UnitOfWork
-from services.gateway import domain, store
+from services.gateway.tasks import store
 
 
 async def task_created(batch: list[Envelope[TaskCreated]], uow: UnitOfWork) -> None:
     """Put new tasks in the queue at once, unassigned and 'requested'."""
-    fresh = await store.create_tasks(uow.session, [
-        {**e.payload.model_dump(exclude={"task_id"}), "id": e.payload.task_id,
-         "org_id": e.org_id, "status": "requested",
-         "priority_rank": domain.PRIORITY_RANK.get(e.payload.priority, 9),
-         "created_at": e.occurred_at} for e in batch])
-    history = []
-    for e in batch:
-        if e.payload.task_id in fresh:
-            fresh.discard(e.payload.task_id)
-            history.append({"task_id": e.payload.task_id, "org_id": e.org_id,
-                            "at": e.occurred_at, "actor": e.producer, "action": "created",
-                            "to_status": "requested", "event_id": e.event_id,
-                            "detail": {"source_kind": e.payload.source_kind,
-                                       "source_id": e.payload.source_id}})
-    await store.add_history(uow.session, history)
+    await store.create_from_events(uow.session, [{
+        "payload": e.payload, "org_id": e.org_id, "at": e.occurred_at, "actor": e.producer,
+        "event_id": e.event_id, "detail": {"source_kind": e.payload.source_kind,
+                                           "source_id": e.payload.source_id}} for e in batch])
 
 
 async def task_routed(batch: list[Envelope[TaskRouted]], uow: UnitOfWork) -> None:

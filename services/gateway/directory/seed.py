@@ -7,7 +7,7 @@
                 "password": "…", "roles": ["practice_manager"], "skills": [],
                 "phone": "+15550100"}]}
 
-Idempotent: users are matched by e-mail and updated.
+Idempotent: users are matched by org and e-mail and updated.
 """
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ import json
 import uuid
 from pathlib import Path
 
-from common.events.generated import OrgRegistered, UserUpserted
+from common import db
+from common.events.generated import OrgRegistered
+from common.runtime import Context
 from common.uow import UnitOfWork
-from services.gateway import auth, domain, store
+from services.gateway import auth, domain
+from services.gateway import store as gateway_store
+from services.gateway.directory import store
+from services.gateway.directory.service import announce_user
 
 USER_NAMESPACE = uuid.UUID("2b7e6a51-93c4-4f0e-8d8e-6c1f2f7d9a10")
 
@@ -44,18 +49,16 @@ def run(settings, args) -> int:
     return 0
 
 
-async def announce_user(uow: UnitOfWork, row) -> None:
-    """Tell routing (and whoever else) who this person is now."""
-    await uow.emit(UserUpserted(user_id=row.id, name=row.name, roles=list(row.roles),
-                                skills=list(row.skills), capacity=row.capacity, away=row.away,
-                                active=row.active, email=row.email, phone=row.phone),
-                   org_id=row.org_id, key=row.org_id)
+def _context(settings) -> Context:
+    """A connection to the gateway's database for one command (the outbox is the gateway's)."""
+    engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    return Context(settings, engine, db.sessionmaker(engine), gateway_store.outbox,
+                   gateway_store.processed_event)
 
 
 async def seed(settings, data: dict) -> None:
-    from services.gateway.app import SERVICE
-
-    ctx = SERVICE.context(settings)
+    """Create or update the file's orgs and people, announced (OrgRegistered, UserUpserted)."""
+    ctx = _context(settings)
     try:
         async with ctx.sessions() as s, s.begin():
             uow = UnitOfWork(s, producer="gateway", outbox=ctx.outbox)

@@ -14,8 +14,9 @@ from common import logs, service_auth
 from common.events.generated import SuggestionDecided
 from common.nba_actions import ACTIONS, Suggestion, catalogue
 from common.uow import UnitOfWork
-from services.gateway import store
 from services.gateway.auth import User
+from services.gateway.errors import Conflict, Invalid, NotFound, Unavailable
+from services.gateway.tasks import actions, store
 
 log = logs.get(__name__)
 
@@ -54,16 +55,6 @@ class DecisionOut(BaseModel):
 class ActionOut(BaseModel):
     code: str
     label: str
-
-
-class Unavailable(Exception):
-    """nba did not answer in time."""
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 class NbaClient:
@@ -154,26 +145,24 @@ async def decide(uow: UnitOfWork, user: User, row, body: DecisionIn, logged: dic
     row and SuggestionDecided, in the caller's transaction. Refused: 404 (not this task's
     suggestion), 409 (decided before), 422 (an accept naming another action)."""
     if logged.get("task_id") != str(row.id):
-        raise Refused(404, f"suggestion {body.suggestion_id} is not for task {row.id}")
+        raise NotFound(f"suggestion {body.suggestion_id} is not for task {row.id}")
     suggested = logged["action"]
     if logged.get("decision") or await store.suggestion_decided(uow.session, row.id,
                                                                 str(body.suggestion_id)):
-        raise Refused(409, f"suggestion {body.suggestion_id} was already decided")
+        raise Conflict(f"suggestion {body.suggestion_id} was already decided")
     if body.decision == "accepted":
         if body.action not in (None, suggested):
-            raise Refused(422, f"accepting means doing '{suggested}'; "
+            raise Invalid(f"accepting means doing '{suggested}'; "
                                "send decision 'modified' to do another action")
         action = suggested
     else:
         action = body.action
     if body.decision == "modified" and action == suggested:
-        raise Refused(422, "a modified decision needs an action other than the suggested one "
+        raise Invalid("a modified decision needs an action other than the suggested one "
                            "(send 'accepted' to take it)")
     detail = {"suggestion_id": str(body.suggestion_id), "decision": body.decision,
               "suggested_action": suggested, "action": action,
               "exploring": bool(logged.get("exploring")), **({"note": body.note} if body.note else {})}
-    from services.gateway import actions
-
     await actions.record(uow, user, row, "suggestion_decided", detail)
     await uow.emit(SuggestionDecided(
         task_id=row.id, suggestion_id=body.suggestion_id, decision=body.decision,
