@@ -77,9 +77,8 @@ def router() -> APIRouter:
                    "managers change them in the gateway")
     async def policies(org_id: OrgId, request: Request) -> dict:
         async with request.app.state.ctx.sessions() as s:
-            own = (await store.policies_for(s, {org_id}))[org_id]
-            versions = await store.policy_versions(s, org_id)
-        return {t: {**DEFAULTS[t], **own.get(t, {}), "own": t in own,
-                    "version": versions.get(t, 0)} for t in DEFAULTS}
+            own = await store.own_policies(s, org_id)  # one read: policy and version agree
+        return {t: {**DEFAULTS[t], **own.get(t, ({}, 0))[0], "own": t in own,
+                    "version": own.get(t, ({}, 0))[1]} for t in DEFAULTS}
 
     return r

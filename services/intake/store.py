@@ -80,11 +80,13 @@ async def apply_policies(session: AsyncSession, rows: list[dict]) -> int:
     return len(got.all())
 
 
-async def policy_versions(session: AsyncSession, org_id: str) -> dict[str, int]:
-    """The version of each policy an org has announced (task type → version)."""
-    got = await session.execute(sa.select(task_policy.c.task_type, task_policy.c.version)
+async def own_policies(session: AsyncSession, org_id: str) -> dict[str, tuple[dict, int]]:
+    """An org's own policies with the version each came with (task type → (policy,
+    version)), read in one statement so that the two always belong together."""
+    got = await session.execute(sa.select(task_policy.c.task_type, task_policy.c.policy,
+                                          task_policy.c.version)
                                 .where(task_policy.c.org_id == org_id))
-    return dict(got.all())
+    return {r.task_type: (r.policy, r.version) for r in got}
 
 
 SourceKey = tuple[str, str, str]  # org_id, source_kind, source_id
