@@ -19,7 +19,6 @@ from pathlib import Path
 from common import db
 from common.events.generated import OrgRegistered
 from common.runtime import Context
-from common.uow import UnitOfWork
 from services.gateway import auth, domain
 from services.gateway import store as gateway_store
 from services.gateway.directory import store
@@ -60,8 +59,8 @@ async def seed(settings, data: dict) -> None:
     """Create or update the file's orgs and people, announced (OrgRegistered, UserUpserted)."""
     ctx = _context(settings)
     try:
-        async with ctx.sessions() as s, s.begin():
-            uow = UnitOfWork(s, producer="gateway", outbox=ctx.outbox)
+        async with ctx.unit_of_work() as uow:
+            s = uow.session
             for o in data.get("orgs", []):
                 await store.ensure_org(s, o["id"], o["name"])
                 # announce it (again, harmlessly) so intake accepts the org's events
@@ -77,6 +76,5 @@ async def seed(settings, data: dict) -> None:
                     capacity=u.get("capacity", 40), away=u.get("away", False),
                     **({"phone": u["phone"]} if "phone" in u else {}))
                 await announce_user(uow, await store.user_by_id(s, u["org_id"], uid))
-            await uow.finish()
     finally:
         await ctx.engine.dispose()
