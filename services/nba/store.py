@@ -17,7 +17,7 @@ metadata = sa.MetaData()
 outbox, processed_event = add_common_tables(metadata)
 
 # Statistics levels: 1 = (payer, code or task type), 2 = (payer class, reason category).
-PAYER, CLASS = 1, 2
+PAYER, CLASS, ADVICE = 1, 2, 3  # ADVICE: what payers' people advised (payer_advice)
 
 task = sa.Table(
     "task", metadata,
@@ -150,14 +150,22 @@ async def add_outcome(session: AsyncSession, org_id: str, scopes: list[tuple[int
 
 async def stats_for(session: AsyncSession, orgs: set[str], scopes: set[str]
                     ) -> dict[tuple[str, int, str], dict[str, tuple[int, int]]]:
-    """(org, level, scope) → action → (successes, failures), for the given scopes."""
+    """(org, level, scope) → action → (successes, failures), for the given scopes; at
+    level ADVICE, (how many interactions advised it, 0). One statement for both."""
     if not orgs or not scopes:
         return {}
-    rows = (await session.execute(sa.select(action_stat).where(
-        action_stat.c.org_id.in_(orgs), action_stat.c.scope.in_(scopes)))).all()
+    learnt = sa.select(action_stat.c.org_id, action_stat.c.level, action_stat.c.scope,
+                       action_stat.c.action, action_stat.c.successes, action_stat.c.failures
+                       ).where(action_stat.c.org_id.in_(orgs), action_stat.c.scope.in_(scopes))
+    advised = (sa.select(payer_advice.c.org_id, sa.literal(ADVICE, sa.SmallInteger),
+                         payer_advice.c.scope, payer_advice.c.action,
+                         sa.func.count().cast(sa.Integer), sa.literal(0, sa.Integer))
+               .where(payer_advice.c.org_id.in_(orgs), payer_advice.c.scope.in_(scopes))
+               .group_by(payer_advice.c.org_id, payer_advice.c.scope, payer_advice.c.action))
+    rows = (await session.execute(sa.union_all(learnt, advised))).all()
     out: dict = {}
-    for r in rows:
-        out.setdefault((r.org_id, r.level, r.scope), {})[r.action] = (r.successes, r.failures)
+    for org_id, level, scope, action, successes, failures in rows:
+        out.setdefault((org_id, level, scope), {})[action] = (successes, failures)
     return out
 
 

@@ -52,9 +52,7 @@ async def compute(uow: UnitOfWork, rows: list, policy: Policy, now: datetime
     if not contexts:
         return {}
     scopes = {c.payer_scope for _, _, c in contexts} | {c.class_scope for _, _, c in contexts}
-    orgs = {r.org_id for r, _, _ in contexts}
-    stats = await store.stats_for(uow.session, orgs, scopes)
-    advice = await store.advice_for(uow.session, orgs, {c.payer_scope for _, _, c in contexts})
+    stats = await store.stats_for(uow.session, {r.org_id for r, _, _ in contexts}, scopes)
 
     def of(org: str, level: int, scope: str) -> dict[str, Stat]:
         return {a: Stat(s, f) for a, (s, f) in stats.get((org, level, scope), {}).items()}
@@ -63,7 +61,9 @@ async def compute(uow: UnitOfWork, rows: list, policy: Policy, now: datetime
     for r, f, ctx in contexts:
         ch = domain.choose(ctx, f, of(r.org_id, store.PAYER, ctx.payer_scope),
                            of(r.org_id, store.CLASS, ctx.class_scope), policy.rng,
-                           policy.explore_rate, now, advice.get((r.org_id, ctx.payer_scope)))
+                           policy.explore_rate, now,
+                           {a: s for a, (s, _) in stats.get((r.org_id, store.ADVICE,
+                                                              ctx.payer_scope), {}).items()})
         row = {"suggestion_id": uuid.uuid4(), "org_id": r.org_id, "task_id": r.task_id,
                "task_version": r.version, "task_type": r.task_type, "action": ch.action,
                "greedy_action": ch.greedy, "confidence": ch.confidence,
