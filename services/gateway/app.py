@@ -15,6 +15,7 @@ from common.settings import CommonSettings, require_secret
 from services.gateway import rest, store, web
 from services.gateway.directory import seed
 from services.gateway.fhir import routes as fhir_routes
+from services.gateway.interactions import service as interactions
 from services.gateway.rest import errors as rest_errors
 from services.gateway.signin_limits import SignInLimiter
 from services.gateway.tasks import escalations, handlers, suggestions
@@ -80,7 +81,8 @@ SERVICE = ServiceSpec(
     metadata=store.metadata,
     versions=Path(__file__).parent / "migrations" / "versions",
     subscriptions=[subscribe(topics.TASK_EVENTS, handlers.HANDLERS),
-                   subscribe(topics.SLA_ESCALATIONS, escalations.HANDLERS)],
+                   subscribe(topics.SLA_ESCALATIONS, escalations.HANDLERS),
+                   subscribe(topics.PAYER_INTERACTIONS, interactions.HANDLERS)],
     router=router,
     commands={"seed-users": (seed.configure, seed.run)},
     setup_api=setup_api,

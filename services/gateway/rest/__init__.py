@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.rest import admin, directory, queue, sla, task_policies, tasks
+from services.gateway.rest import admin, directory, interactions, queue, sla, task_policies, tasks
 
 
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1")
-    for module in (directory, queue, tasks, admin, sla, task_policies):
+    for module in (directory, queue, tasks, interactions, admin, sla, task_policies):
         r.include_router(module.r)
     return r

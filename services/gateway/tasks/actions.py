@@ -129,8 +129,9 @@ async def log_time(uow: UnitOfWork, user: User, task_id: uuid.UUID, *, minutes: 
 
 async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, title: str,
                          task_type: str | None, priority: str | None, due_at: datetime | None,
-                         owner_id: str | None) -> uuid.UUID:
-    """Create a sub-task (partOf the parent), stored at once and announced as TaskCreated."""
+                         owner_id: str | None, within_parent: bool = True) -> uuid.UUID:
+    """Create a sub-task (partOf the parent), stored at once and announced as TaskCreated;
+    due no later than the parent unless not ``within_parent`` (a follow-up on a set day)."""
     parent = await locked(uow, user, parent_id, None)
     if owner_id is not None and await directory_store.user_by_id(uow.session, user.org_id, owner_id) is None:
         raise Invalid(f"owner_id: no user {owner_id} in your org")
@@ -139,7 +140,9 @@ async def create_subtask(uow: UnitOfWork, user: User, parent_id: uuid.UUID, *, t
     payload = TaskCreated(
         task_id=sub_id, task_type=task_type or parent.task_type,
         priority=priority or parent.priority, title=title,
-        due_at=min(due_at or parent.due_at, parent.due_at), patient_id=parent.patient_id,
+        due_at=(due_at or parent.due_at) if not within_parent else min(due_at or parent.due_at,
+                                                                       parent.due_at),
+        patient_id=parent.patient_id,
         patient_name=parent.patient_name, payer_id=parent.payer_id, payer_name=parent.payer_name,
         payer_class=parent.payer_class, source_kind="Subtask", source_id=str(parent_id),
         source_module=parent.source_module, part_of=parent_id)

@@ -30,6 +30,10 @@ def bodies(a: dict) -> dict[tuple[str, str], dict | None]:
         ("PATCH", "/api/v1/users/{user_id}"): {"away": True, "capacity": 0},
         ("PUT", "/api/v1/routing/rules"): {"rules": []},
         ("PUT", "/api/v1/task-policies/{task_type}"): {"sla_days": 3},
+        ("POST", "/api/v1/tasks/{task_id}/calls"): {},
+        ("POST", "/api/v1/tasks/{task_id}/messages"): {"channel": "sms", "body": "hello"},
+        ("POST", "/api/v1/interactions/{interaction_id}/outcome"): {"reference_number": "R-1"},
+        ("POST", "/api/v1/interactions/{interaction_id}/attach"): {"task_id": a["task_id"]},
         ("PUT", "/fhir/Task/{task_id}"): {"resourceType": "Task", "status": "in-progress",
                                           "intent": "order", "id": a["task_id"]},
     }
@@ -55,8 +59,10 @@ async def alpha(gw):
                          headers=h(pm))
     r = await gw.client.post("/api/v1/views", json={"name": "Alpha view", "shared": True,
                                                     "filters": {}}, headers=h(pm))
+    call = await gw.client.post(f"/api/v1/tasks/{t.task_id}/calls", json={}, headers=h(pm))
     return {"task_id": str(t.task_id), "patient": "PT-ALPHA-1", "user_id": pm["_id"],
-            "view_id": r.json()["id"], "email": f"practice_manager@{A}.test"}
+            "view_id": r.json()["id"], "email": f"practice_manager@{A}.test",
+            "interaction_id": call.json()["id"]}
 
 
 def routes(app):
@@ -77,6 +83,7 @@ async def test_another_orgs_ids_are_refused_and_never_shown(gw, alpha, role):
         url = re.sub(r"{task_id}", alpha["task_id"], path)
         url = re.sub(r"{view_id}", alpha["view_id"], url)
         url = re.sub(r"{user_id}", alpha["user_id"], url)
+        url = re.sub(r"{interaction_id}", alpha["interaction_id"], url)
         body = table.get((method, path))
         r = await gw.client.request(method, url, json=body, params=query(alpha, path),
                                     headers={**h(me), "If-Match": 'W/"2"'})
