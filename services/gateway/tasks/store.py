@@ -214,6 +214,12 @@ async def tasks_by_id(session: AsyncSession, org_id: str, ids: list[uuid.UUID]) 
         sa.select(task).where(task.c.org_id == org_id, task.c.id.in_(ids)))).all()
 
 
+async def tasks_by_prefix(session: AsyncSession, org_id: str, prefix: str) -> list[uuid.UUID]:
+    """Ids of the org's tasks whose id starts with ``prefix`` (hex digits; at most two)."""
+    return list((await session.execute(sa.select(task.c.id).where(
+        task.c.org_id == org_id, sa.cast(task.c.id, sa.Text).like(f"{prefix}%")).limit(2))).scalars())
+
+
 async def get_task(session: AsyncSession, org_id: str, task_id: uuid.UUID, *,
                    for_update: bool = False):
     """One task of one org, or None (locked for the transaction with ``for_update``)."""

@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.gateway.web import admin, admin_sla, queue, signin, task
+from services.gateway.web import admin, admin_sla, interactions, queue, signin, task
 from services.gateway.web.headers import SecurityHeaders
 from services.gateway.web.session import HERE, PageError, SignInRequired, is_htmx, render, sign_in_url
 
@@ -29,6 +29,7 @@ def router() -> APIRouter:
     r.include_router(signin.router)
     r.include_router(queue.router)
     r.include_router(task.router)
+    r.include_router(interactions.router)
     r.include_router(admin.router)
     r.include_router(admin_sla.router)
     return r

@@ -14,8 +14,11 @@ from services.gateway import auth
 from services.gateway.deps import Session
 from services.gateway.directory import store as directory_store
 from services.gateway.errors import GatewayError, NotFound, Stale
+from services.gateway.interactions import service as interaction_service
+from services.gateway.interactions import store as interaction_store
 from services.gateway.tasks import actions, reads, suggestions
 from services.gateway.tasks.models import Assignment, NoteIn, StatusChange, SubtaskIn, TimeIn
+from services.gateway.web.interactions import timeline as interactions_timeline
 from services.gateway.web.refusals import TASK_GONE, status, task_gone, why
 from services.gateway.web.session import PageError, PageUser, is_htmx, render
 
@@ -40,7 +43,10 @@ async def task_page(request: Request, s, user: auth.User, task_id: uuid.UUID, *,
     users = await directory_store.users_of(s, user.org_id)
     names = {u.id: u.name for u in users}
     decided = {h.detail.get("suggestion_id"): h for h in t.history if h.action == "suggestion_decided"}
+    contact = await interaction_store.of_task(s, user.org_id, task_id)
     context = dict(t=t, users=[u for u in users if u.active], names=names,
+                   items=interactions_timeline(contact),
+                   templates=interaction_service.message_templates(t),
                    routing=routing_explanations(t.history), flash=flash,
                    decided=decided, last_decision=_last_decision(t.history),
                    today=date.today().isoformat(), title=t.title)
