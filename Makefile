@@ -49,7 +49,9 @@ run: broker
 	@if [ -f $(RUN)/honcho.pid ] && kill -0 $$(cat $(RUN)/honcho.pid) 2>/dev/null; then \
 	  echo "already running (make stop first)"; exit 1; fi
 	$(PY) -m common.localstack init
-	setsid $(VENV)/bin/honcho start -f Procfile > $(RUN)/services.log 2>&1 & echo $$! > $(RUN)/honcho.pid
+	PAYER_COMMS_TWILIO_BASE_URL=http://127.0.0.1:8090 PAYER_COMMS_SMTP_PORT=2526 \
+	  PAYER_COMMS_INBOUND_DEFAULT_ORG=demo-clinic \
+	  setsid $(VENV)/bin/honcho start -f Procfile > $(RUN)/services.log 2>&1 & echo $$! > $(RUN)/honcho.pid
 	$(PY) -m common.localstack wait
 	$(PY) scripts/demo_org.py
 	@echo ""

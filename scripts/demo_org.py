@@ -69,7 +69,7 @@ def staff(org: str, fake: Faker) -> dict:
         email = f"{role.replace('_', '.')}{'' if i < 2 else i}@{org}.test"
         users.append({"org_id": org, "email": email, "name": f"{first} {last}",
                       "password": DEMO_PASSWORD, "roles": [role], "skills": skills,
-                      "capacity": 80})
+                      "capacity": 80, "phone": f"+1512555{100 + i:04d}"})  # 555-01xx: fictional
     return {"orgs": [{"id": org, "name": org.replace("-", " ").title()}], "users": users}
 
 
@@ -252,7 +252,77 @@ async def work_a_day(gateway_url: str, people: dict, seed: int) -> dict:
                     done["completed"] += 1
 
         await asyncio.gather(*(work(*p) for p in plans))
+        done.update(await contact_payers(c, tokens, items[len(items) // 4:], seed))
     return done
+
+
+OUTCOMES = [  # what billers wrote down after their calls
+    {"reference_number": "AET-88231", "claim_status": "in review after resubmission",
+     "next_step": "resubmit with modifier 25", "follow_up_days": 7},
+    {"reference_number": "UHC-40917", "claim_status": "approved for payment",
+     "promised_payment_days": 10},
+]
+
+
+async def contact_payers(c, tokens: dict, items: list[dict], seed: int) -> dict:
+    """Calls, texts and e-mails to payers from denial tasks, as billers make them: the
+    payer simulator plays the calls through and answers the texts and e-mails; most calls
+    get their outcome written down, one is left with its prompt open."""
+    rng = random.Random(seed)
+    denials = [t for t in items if t["task_type"] == "Denial" and t["payer_id"]]
+    rng.shuffle(denials)
+    calls, texts, mails = denials[:3], denials[3:5], denials[5:6]
+    placed = []
+    for t in calls:
+        r = await c.post(f"/api/v1/tasks/{t['id']}/calls", headers=tokens[t["owner_id"]], json={})
+        r.raise_for_status()
+        placed.append((t, r.json()["id"]))
+    for channel, group in (("sms", texts), ("email", mails)):
+        for t in group:
+            me = tokens[t["owner_id"]]
+            tpl = next(x for x in (await c.get(f"/api/v1/tasks/{t['id']}/message-templates",
+                                               headers=me)).json() if x["channel"] == channel)
+            r = await c.post(f"/api/v1/tasks/{t['id']}/messages", headers=me, json={
+                "channel": channel, "body": tpl["body"],
+                **({"subject": tpl["subject"]} if tpl["subject"] else {})})
+            r.raise_for_status()
+    today = datetime.now(UTC).date()
+
+    async def outcome(t: dict, iid: str, o: dict | None) -> bool:
+        me = tokens[t["owner_id"]]
+        for _ in range(120):  # the simulated call lasts about 15 s
+            it = (await c.get(f"/api/v1/interactions/{iid}", headers=me)).json()
+            if it["status"] in ("completed", "failed", "busy", "no-answer", "refused"):
+                break
+            await asyncio.sleep(0.5)
+        if it["status"] != "completed" or o is None:
+            return False
+        body = {k: v for k, v in o.items() if not k.endswith("_days")}
+        if "follow_up_days" in o:
+            body["follow_up_date"] = (today + timedelta(days=o["follow_up_days"])).isoformat()
+        if "promised_payment_days" in o:
+            body["promised_payment_date"] = (today + timedelta(days=o["promised_payment_days"])).isoformat()
+        (await c.post(f"/api/v1/interactions/{iid}/outcome", headers=me, json=body)).raise_for_status()
+        return True
+
+    done = await asyncio.gather(*(outcome(t, iid, OUTCOMES[i] if i < len(OUTCOMES) else None)
+                                  for i, (t, iid) in enumerate(placed)))
+    return {"calls": len(placed), "outcomes": sum(done), "texts": len(texts), "e-mails": len(mails)}
+
+
+def unmatched_text(payer_comms_url: str, sender: str = "+18005550104") -> int:
+    """An SMS from a payer about nothing we asked (it lands in triage), signed as Twilio
+    signs its webhooks."""
+    import httpx
+    from twilio.request_validator import RequestValidator
+
+    url = f"{payer_comms_url}/twilio/sms/inbound"
+    params = {"MessageSid": "SMdemo0000000000000000000000000001", "From": sender,
+              "To": "+15005550006", "AccountSid": "AC" + "0" * 32, "NumMedia": "0",
+              "Body": "Cigna provider services: a claim for member ID W2871 needs the NPI of "
+                      "the referring provider. Please call us back."}
+    sig = RequestValidator("dev-only-token").compute_signature(url, params)
+    return httpx.post(url, data=params, headers={"X-Twilio-Signature": sig}, timeout=10).status_code
 
 
 def onboard(org: str, seed: int):
@@ -275,11 +345,14 @@ def main() -> None:
     ap.add_argument("--denials", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--intake-url", default="http://127.0.0.1:8001")
+    ap.add_argument("--payer-comms-url", default="http://127.0.0.1:8005",
+                    help="where the demo's unmatched payer text goes ('' to skip)")
     ap.add_argument("--gateway-url", default="http://127.0.0.1:8000",
                     help="work part of the queue through this gateway ('' to skip)")
     args = ap.parse_args()
     stack, people = onboard(args.org, args.seed)
     stack.register_org(args.org, intake_url=args.intake_url)
+    stack.seed_payers()
     from services.gateway.directory.seed import seed_user_id
 
     physician = next(u for u in people["users"] if u["roles"] == ["physician"])
@@ -290,6 +363,9 @@ def main() -> None:
     if args.gateway_url:
         worked = asyncio.run(work_a_day(args.gateway_url, people, args.seed))
         print("  staff worked part of the queue: " + ", ".join(f"{v} {k}" for k, v in worked.items()))
+        if args.payer_comms_url:
+            unmatched_text(args.payer_comms_url)
+            print("  a payer's text that matched no task waits in Triage")
     print(f"  sign in as {people['users'][0]['email']} (practice manager) or "
           f"{people['users'][3]['email']} (biller), password {DEMO_PASSWORD}")
 

@@ -15,9 +15,15 @@ def procfile() -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines if line.strip())
 
 
+# make run's stand-in for the payers' side (Twilio, their mailboxes): never deployed.
+LOCAL_ONLY = {"payer-sim": "python scripts/payer_sim.py"}
+
+
 def test_procfile_runs_every_process():
     procs = procfile()
-    assert set(procs) == PROCESSES
+    assert set(procs) == PROCESSES | set(LOCAL_ONLY)
+    for name, cmd in LOCAL_ONLY.items():
+        assert procs.pop(name) == cmd
     for name, cmd in procs.items():
         service, role = name.rsplit("-", 1)
         assert cmd == f"python -m services.{service} {role}"

@@ -223,6 +223,11 @@ class Stack:
         finally:
             os.unlink(f.name)
 
+    def seed_payers(self) -> None:
+        """Load the built-in payer directory (python -m services.payer_comms seed-payers)."""
+        subprocess.run([PYTHON, "-m", "services.payer_comms", "seed-payers"], env=self.env(),
+                       cwd=ROOT, check=True, capture_output=True)
+
     def service_headers(self) -> dict[str, str]:
         """The service credential this stack's processes expect (``SERVICE_TOKEN``), for
         calling intake's or nba's internal API."""

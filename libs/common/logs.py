@@ -149,7 +149,8 @@ def configure(service: str, *, level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
+    # twilio.http_client logs every request's URL and headers (ids, numbers in the path).
+    for noisy in ("aiokafka", "kafka", "uvicorn.access", "twilio.http_client"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.contextvars.bind_contextvars(service=service)
 

@@ -52,6 +52,9 @@ class FakeTwilio:
     fail_next: int = 0
     failures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called (kind "call" or "sms", the resource's sid, the request's form) after each
+    # create, outside the lock: a simulator plays the call or the reply from there.
+    on_create: object = None
 
     @property
     def url(self) -> str:
@@ -100,6 +103,8 @@ class FakeTwilio:
                                                  form.get("Body", ""), sid))
                     if form.get("StatusCallback"):
                         fake.callbacks[sid] = form["StatusCallback"]
+                if fake.on_create is not None:
+                    fake.on_create("call" if parts[3] == "Calls.json" else "sms", sid, form)
                 if parts[3] == "Calls.json":
                     return self._answer(201, {
                         "sid": sid, "account_sid": parts[2], "to": form.get("To"),
