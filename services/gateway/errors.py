@@ -1,5 +1,5 @@
 """The gateway's business errors: raised by the business layer, translated once by each
-surface (REST: ``rest/errors.py``, FHIR: ``fhir/routes.py``, web: ``web/refusals.py``).
+surface (REST: ``rest/errors.py``, FHIR: ``fhir/http.py``, web: ``web/refusals.py``).
 
 ``status`` is the HTTP status the REST API and the web pages answer with; FHIR keeps its
 own table (an OperationOutcome code per error)."""

@@ -1,10 +1,7 @@
-"""FHIR R4 Task API at /fhir: read, search, status update, _history, CapabilityStatement;
-JSON as application/fhir+json. Every error, a business error included, is answered as an
-OperationOutcome, here and only here."""
+"""FHIR R4 API at /fhir: Task read, search, status update, _history; Communication's
+routes (communications.py); the CapabilityStatement. JSON as application/fhir+json. Every
+error, a business error included, is answered as an OperationOutcome (http.py's handle)."""
 from __future__ import annotations
-
-import uuid
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Request
 from fhir.resources.R4B.bundle import Bundle
@@ -12,49 +9,27 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.task import Task
 from pydantic import ValidationError
 
-from services.gateway import auth, deps, domain
+from services.gateway import domain
 from services.gateway.audit import store as audit_store
 from services.gateway.auth import User
-from services.gateway.errors import GatewayError, Invalid, NotFound, Refused, Stale, Unauthorized
+from services.gateway.fhir import communications
 from services.gateway.fhir import store as fhir_store
-from services.gateway.fhir.resources import (
-    MAX_COUNT,
-    PRIORITY_SYSTEM,
-    FhirError,
-    fhir_response,
-    iso,
-    operation_outcome,
-    outcome,
-    to_fhir,
+from services.gateway.fhir.http import (
+    base,
+    handle,
+    search_params,
+    search_response,
+    user_of,
+    uuid_param,
 )
-from services.gateway.fhir.search import split_params, strict_handling
+from services.gateway.fhir.resources import PRIORITY_SYSTEM, FhirError, fhir_response, iso, to_fhir
+from services.gateway.fhir.search import SEARCH_PARAMS
 from services.gateway.tasks import actions
 from services.gateway.tasks import store as task_store
-
-# A business error as FHIR answers it: (status, OperationOutcome issue code).
-OUTCOMES = {NotFound: (404, "not-found"), Stale: (412, "conflict"),
-            Refused: (409, "business-rule"), Invalid: (400, "invalid"),
-            Unauthorized: (401, "login")}
-
-
-def translate(exc: GatewayError):
-    """The one translation of business errors into OperationOutcomes."""
-    status, code = next((v for cls, v in OUTCOMES.items() if isinstance(exc, cls)),
-                        (exc.status, "processing"))
-    headers = {"ETag": domain.etag(exc.current)} if isinstance(exc, Stale) else None
-    return outcome(status, code, str(exc), headers)
 
 
 def router() -> APIRouter:
     r = APIRouter(prefix="/fhir", tags=["fhir"])
-
-    async def handle(fn):
-        try:
-            return await fn()
-        except FhirError as e:
-            return outcome(e.status, e.code, e.diagnostics, e.headers)
-        except GatewayError as e:
-            return translate(e)
 
     @r.get("/metadata", summary="CapabilityStatement")
     async def metadata(request: Request):
@@ -62,7 +37,7 @@ def router() -> APIRouter:
             "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
             "date": "2026-11-23", "fhirVersion": "4.0.1", "format": ["json"],
             "software": {"name": "workqueue gateway", "version": "0.1.0"},
-            "implementation": {"description": "Unified work queue: FHIR Task",
+            "implementation": {"description": "Unified work queue: FHIR Task and Communication",
                                "url": str(request.base_url).rstrip("/") + "/fhir"},
             "rest": [{"mode": "server",
                       "security": {"description": "Bearer token from POST /api/v1/auth/token"},
@@ -83,14 +58,15 @@ def router() -> APIRouter:
                               {"name": "business-status", "type": "token"},
                               {"name": "due", "type": "date",
                                "documentation": "Task.restriction.period.end"},
-                              {"name": "_lastUpdated", "type": "date"}]}]}]})
+                              {"name": "_lastUpdated", "type": "date"}]},
+                          communications.CAPABILITY]}]})
         return fhir_response(cs.model_dump(mode="json", by_alias=True, exclude_none=True))
 
     @r.get("/Task/{task_id}", summary="Read a Task")
     async def read(task_id: str, request: Request):
         async def go():
             user = await user_of(request)
-            tid = _uuid(task_id)
+            tid = uuid_param(task_id)
             async with request.app.state.ctx.sessions() as s:
                 row = await task_store.get_task(s, user.org_id, tid)
                 if row is None:
@@ -104,40 +80,14 @@ def router() -> APIRouter:
     async def search(request: Request):
         async def go():
             user = await user_of(request)
-            used, ignored = split_params(request.query_params.multi_items(),
-                                         strict=strict_handling(request.headers.getlist("prefer")))
-            params: dict[str, list[str]] = {}
-            for k, v in used:
-                params.setdefault(k, []).append(v)
-            count = _int(params.pop("_count", ["50"])[-1], "_count", 0, MAX_COUNT)
-            offset = _int(params.pop("_offset", ["0"])[-1], "_offset", 0, 100_000)
-            sort = params.pop("_sort", ["due"])[-1]
+            q = search_params(request, SEARCH_PARAMS)
+            sort = q.params.pop("_sort", ["due"])[-1]
             async with request.app.state.ctx.sessions() as s:
-                total, rows = await fhir_store.search(s, params, user.org_id, sort=sort,
-                                                      count=count, offset=offset)
-            base = _base(request)
-            # Every link shows the parameters used, and only those (ignored ones left out).
-            kept = [(k, v) for k, v in used if k not in ("_offset", "_count")]
-
-            def link(rel: str, off: int) -> dict:
-                return {"relation": rel, "url": f"{base}/Task?"
-                        + urlencode([*kept, ("_offset", off), ("_count", count)])}
-            links = [link("self", offset)]
-            if count and offset + count < total:
-                links.append(link("next", offset + count))
-            if count and offset > 0:
-                links.append(link("previous", max(0, offset - count)))
-            entries = [{"fullUrl": f"{base}/Task/{row.id}", "resource": to_fhir(dict(row._mapping)),
-                        "search": {"mode": "match"}} for row in rows]
-            if ignored:
-                entries.append({"resource": operation_outcome(
-                    "not-supported", "search parameters ignored (not supported): "
-                    + ", ".join(ignored) + "; send Prefer: handling=strict to have them refused",
-                    severity="warning"), "search": {"mode": "outcome"}})
-            bundle = Bundle.model_validate({
-                "resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
-                "entry": entries})
-            return fhir_response(bundle.model_dump(mode="json", by_alias=True, exclude_none=True))
+                total, rows = await fhir_store.search(s, q.params, user.org_id, sort=sort,
+                                                      count=q.count, offset=q.offset)
+            return search_response(request, "Task", used=q.used, ignored=q.ignored, total=total,
+                                   count=q.count, offset=q.offset,
+                                   resources=[to_fhir(dict(row._mapping)) for row in rows])
         return await handle(go)
 
     @r.put("/Task/{task_id}", summary="Update a Task's status and businessStatus")
@@ -145,7 +95,7 @@ def router() -> APIRouter:
                      if_match: str | None = Header(None, alias="If-Match")):
         async def go():
             user = await user_of(request)
-            tid = _uuid(task_id)
+            tid = uuid_param(task_id)
             try:
                 body = Task.model_validate_json(await request.body())
             except ValidationError as exc:
@@ -178,16 +128,16 @@ def router() -> APIRouter:
     async def history(task_id: str, request: Request):
         async def go():
             user = await user_of(request)
-            tid = str(_uuid(task_id))
+            tid = str(uuid_param(task_id))
             async with request.app.state.ctx.sessions() as s:
-                row = await task_store.get_task(s, user.org_id, _uuid(task_id))
-                versions = await task_store.versions_of(s, user.org_id, _uuid(task_id)) if row else []
+                row = await task_store.get_task(s, user.org_id, uuid_param(task_id))
+                versions = await task_store.versions_of(s, user.org_id, uuid_param(task_id)) if row else []
                 if not versions:
                     raise FhirError(404, "not-found", f"Task/{task_id} not found")
                 await _audit_read(s, user, row, history=True)
             # FHIR's history bundle: fullUrl is the resource's (bdl-8: never version
             # specific); the version is in meta.versionId, the request and the ETag.
-            full_url = f"{_base(request)}/Task/{tid}"
+            full_url = f"{base(request)}/Task/{tid}"
             bundle = Bundle.model_validate({
                 "resourceType": "Bundle", "type": "history", "total": len(versions),
                 "entry": [{"fullUrl": full_url, "resource": to_fhir(v.snapshot),
@@ -204,7 +154,7 @@ def router() -> APIRouter:
     async def vread(task_id: str, version_id: str, request: Request):
         async def go():
             user = await user_of(request)
-            tid = _uuid(task_id)
+            tid = uuid_param(task_id)
             async with request.app.state.ctx.sessions() as s:
                 row = await task_store.get_task(s, user.org_id, tid)
                 version = None
@@ -217,6 +167,7 @@ def router() -> APIRouter:
                                  headers={"ETag": domain.etag(version.version)})
         return await handle(go)
 
+    r.include_router(communications.router())
     return r
 
 
@@ -226,31 +177,3 @@ async def _audit_read(s, user: User, row, **detail) -> None:
                             detail={"via": "fhir", **detail})
     await s.commit()
 
-
-def _base(request: Request) -> str:
-    """This server's FHIR base URL, as the client reached it."""
-    return f"{str(request.base_url).rstrip('/')}/fhir"
-
-
-async def user_of(request: Request) -> User:
-    """The signed-in user: a Bearer token when the request has an Authorization header,
-    else the session cookie."""
-    token = request.cookies.get(auth.COOKIE)
-    if request.headers.get("authorization"):
-        scheme, _, token = request.headers["authorization"].partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise FhirError(401, "login", "Authorization: expected 'Bearer <token>'")
-    return deps.user_of_token(request, token)
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise FhirError(404, "not-found", f"Task/{value} not found") from None
-
-
-def _int(raw: str, name: str, lo: int, hi: int) -> int:
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise FhirError(400, "invalid", f"{name} must be a whole number from {lo} to {hi}")
-    return int(raw)

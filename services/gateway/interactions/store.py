@@ -110,18 +110,27 @@ async def triage(session: AsyncSession, org_id: str, limit: int = 200) -> list:
         .order_by(interaction.c.started_at.desc(), interaction.c.id).limit(limit))).all()
 
 
+# How started_at compares with a period [lo, hi) (FHIR's date prefixes, on an instant).
+PERIOD_TESTS = {
+    "eq": lambda c, lo, hi: (c >= lo) & (c < hi), "ne": lambda c, lo, hi: (c < lo) | (c >= hi),
+    "lt": lambda c, lo, hi: c < lo, "le": lambda c, lo, hi: c < hi,
+    "gt": lambda c, lo, hi: c >= hi, "ge": lambda c, lo, hi: c >= lo,
+}
+
+
 async def search(session: AsyncSession, org_id: str, *, task_ids: list[uuid.UUID] | None = None,
-                 since: datetime | None = None, until: datetime | None = None,
-                 after: tuple[datetime, uuid.UUID] | None = None, limit: int = 100) -> list:
-    """The org's interactions (for FHIR Communication), oldest first, by task and time."""
+                 started: list[list[tuple[str, datetime, datetime]]] = (), count: int = 50,
+                 offset: int = 0) -> tuple[int, list]:
+    """The org's interactions (for FHIR Communication), oldest first: how many match and
+    one page of them. ``task_ids``: only those on these tasks; ``started``: conditions on
+    started_at, all of which hold, each met by any of its (test, lo, hi) (PERIOD_TESTS)."""
     q = sa.select(interaction).where(interaction.c.org_id == org_id)
     if task_ids is not None:
         q = q.where(interaction.c.task_id.in_(task_ids))
-    if since is not None:
-        q = q.where(interaction.c.started_at >= since)
-    if until is not None:
-        q = q.where(interaction.c.started_at < until)
-    if after is not None:
-        q = q.where(sa.tuple_(interaction.c.started_at, interaction.c.id) > sa.tuple_(*after))
-    return (await session.execute(
-        q.order_by(interaction.c.started_at, interaction.c.id).limit(limit))).all()
+    for anyof in started:
+        q = q.where(sa.or_(*(PERIOD_TESTS[test](interaction.c.started_at, lo, hi)
+                             for test, lo, hi in anyof)))
+    total = (await session.execute(sa.select(sa.func.count()).select_from(q.subquery()))).scalar_one()
+    rows = (await session.execute(q.order_by(interaction.c.started_at, interaction.c.id)
+                                  .limit(count).offset(offset))).all()
+    return total, rows

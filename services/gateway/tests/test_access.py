@@ -46,6 +46,7 @@ def query(a: dict, path: str) -> dict:
         "/api/v1/tasks": {"id": a["task_id"]},
         "/api/v1/audit": {"task_id": a["task_id"]},
         "/fhir/Task": {"patient": f"Patient/{a['patient']}"},
+        "/fhir/Communication": {"part-of": f"Task/{a['task_id']}"},
     }.get(path, {})
 
 
@@ -84,6 +85,7 @@ async def test_another_orgs_ids_are_refused_and_never_shown(gw, alpha, role):
         url = re.sub(r"{view_id}", alpha["view_id"], url)
         url = re.sub(r"{user_id}", alpha["user_id"], url)
         url = re.sub(r"{interaction_id}", alpha["interaction_id"], url)
+        url = re.sub(r"{communication_id}", alpha["interaction_id"], url)
         body = table.get((method, path))
         r = await gw.client.request(method, url, json=body, params=query(alpha, path),
                                     headers={**h(me), "If-Match": 'W/"2"'})

@@ -282,7 +282,8 @@ async def test_capability_statement(gw):
     r = await gw.client.get("/fhir/metadata")
     cs = CapabilityStatement.model_validate(r.json())
     assert cs.fhirVersion == "4.0.1"
-    [res] = cs.rest[0].resource
+    assert [x.type for x in cs.rest[0].resource] == ["Task", "Communication"]
+    res = cs.rest[0].resource[0]
     assert res.type == "Task" and {p.name for p in res.searchParam} >= {"status", "owner", "patient",
                                                                          "priority"}
     assert res.versioning == "versioned-update"  # updates need If-Match
