@@ -218,8 +218,11 @@ class Stack:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(data, f)
         try:
-            subprocess.run([PYTHON, "-m", "services.gateway", "seed-users", f.name],
-                           env=self.env(), cwd=ROOT, check=True, capture_output=True)
+            done = subprocess.run([PYTHON, "-m", "services.gateway", "seed-users", f.name],
+                                  env=self.env(), cwd=ROOT, capture_output=True)
+            if done.returncode:
+                raise RuntimeError("seed-users failed:\n"
+                                   + (done.stdout + done.stderr).decode(errors="replace")[-3000:])
         finally:
             os.unlink(f.name)
 
