@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from playwright.async_api import Page, async_playwright, expect
 
 from scripts import demo_org
 from services.gateway.directory.seed import seed_user_id
-from tests.integration.conftest import all_tasks, eventually
+from tests.integration.conftest import all_tasks, eventually, utc_today
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -40,6 +41,7 @@ async def clinic(stack):
     fake = Faker("en_US")
     Faker.seed(11)
     people = demo_org.staff(ORG, fake)
+    await asyncio.to_thread(stack.seed_payers)
     await asyncio.to_thread(stack.seed_users, people)
     await asyncio.to_thread(stack.register_org, ORG)
     physician = next(u for u in people["users"] if u["roles"] == ["physician"])
@@ -202,6 +204,49 @@ async def test_biller_works_a_task_from_the_queue(chromium, clinic):
     await expect(page).to_have_url(re.compile(r"/login$"))
     await page.goto("/queue")  # the session is gone
     await expect(page).to_have_url(re.compile(r"/login\?next="))
+    await page.context.close()
+
+
+async def test_biller_calls_the_payer_and_writes_down_what_came_of_it(chromium, clinic, outside):
+    biller = clinic["biller"]
+    mine = [t for t in clinic["tasks"] if t["owner_id"] == uid(biller["email"]) and t["payer_id"]
+            and t["task_type"] == "Denial"]
+    task = mine[-1]
+    page = await signed_in(chromium, clinic, "biller")
+    await page.goto(f"/tasks/{task['id']}")
+    contact = page.get_by_test_id("payer-contact")
+    await contact.get_by_test_id("call-payer").click()
+    await expect(page.get_by_test_id("contact-flash")).to_contain_text("your phone rings first")
+    await expect(contact.get_by_test_id("interaction")).to_have_count(1)
+
+    # Twilio rings the biller's phone, bridges the payer, and the call ends: the page follows.
+    async def placed():
+        return next((c for c in reversed(outside.twilio.calls) if c.to == biller["phone"]), None)
+    call = await eventually(placed, timeout=30)
+    for status in ("initiated", "ringing", "in-progress"):
+        await asyncio.to_thread(outside.twilio.send_status, call.sid, status)
+    await expect(contact.get_by_test_id("interaction-status")).to_have_text("On the call", timeout=15000)
+    await asyncio.to_thread(outside.twilio.send_status, call.sid, "completed", CallDuration="263")
+    prompt = page.get_by_test_id("outcome-prompt")
+    await expect(prompt).to_be_visible(timeout=15000)
+    await expect(prompt).to_contain_text("after 4 min 23 s")
+    await prompt.get_by_label("Reference number").fill("REF-20931")
+    await prompt.get_by_label("Claim status").fill("in review")
+    await prompt.get_by_label("Next step").fill("resubmit with modifier 25")
+    follow = (utc_today() + timedelta(days=7)).isoformat()
+    await prompt.get_by_label("Follow up on").fill(follow)
+    await prompt.get_by_role("button", name="Save outcome").click()
+    await expect(page.get_by_test_id("contact-flash")).to_have_text(
+        "Outcome saved as a note, follow-up sub-task created.")
+    await expect(page.get_by_test_id("outcome-prompt")).to_have_count(0)
+    await expect(contact.get_by_test_id("interaction-reference")).to_have_text("REF-20931")
+    await expect(contact.get_by_test_id("interaction")).to_contain_text("Next: resubmit with modifier 25.")
+    await page.reload()
+    await expect(page.get_by_test_id("notes")).to_contain_text("reference REF-20931")
+    await expect(page.locator(".subtasks")).to_contain_text("Follow up with")
+    await contact.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await contact.screenshot(path=SHOTS / "task-call.png")
     await page.context.close()
 
 
@@ -386,7 +431,7 @@ async def test_biller_cannot_open_admin_screens_or_another_orgs_task(chromium, c
 async def test_main_pages_have_no_serious_accessibility_violations(chromium, clinic):
     page = await signed_in(chromium, clinic, "manager")
     task_id = clinic["tasks"][0]["id"]
-    for path in ("/queue", "/board", f"/tasks/{task_id}", "/admin/users", "/admin/routing",
+    for path in ("/queue", "/board", f"/tasks/{task_id}", "/triage", "/admin/users", "/admin/routing",
                  "/admin/sla", "/admin/sla/policies/new", "/admin/audit", "/login"):
         if path == "/login":
             await page.context.clear_cookies()
